@@ -1,0 +1,1 @@
+"""Shared domain types, settings and errors: what every other package speaks."""

@@ -1,0 +1,248 @@
+"""The inbound decision: who is calling, why, how likely to leave, and what to do.
+
+One store round trip (record and profile together), a precomputed feature vector, two
+small models, the open incidents from memory, and arbitration. It runs under a deadline:
+past it, or on any failure, the caller gets the safe default marked `degraded`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import numpy.typing as npt
+import orjson
+from prometheus_client import Counter
+
+from connectors.store import Store
+from core.errors import ForecallError, InvalidInput
+from core.identity import IdentityKind, normalize
+from core.incidents import Incident
+from predictors import features, profile_codec
+from predictors.churn import ChurnPrediction
+from predictors.decision import Context
+from predictors.notices import format_eta
+from predictors.reason import ReasonPrediction
+from predictors.registry import ModelRegistry
+from proactive.incident_cache import OpenIncidents
+
+log = logging.getLogger("forecall.inbound")
+T = TypeVar("T")
+DEGRADED_TOTAL = Counter(
+    "forecall_inbound_degraded_total",
+    "Inbound contacts answered with the safe default, by why.",
+    ["why"],
+)
+
+
+@dataclass(slots=True)
+class Facts:
+    """Everything known about the contact once the predictors have run."""
+
+    call_id: str
+    channel: str
+    customer_id: str | None
+    record: dict[str, Any] | None
+    row: npt.NDArray[np.float32]
+    reasons: ReasonPrediction
+    churn: ChurnPrediction
+    incidents: list[Incident]
+    utterance: str | None
+    ivr_node: str | None
+    now: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+async def identify(
+    store: Store, channel: str, caller: str | None, kind: str | None, region: str
+) -> str | None:
+    if not caller:
+        return None
+    identity = (
+        IdentityKind(kind)
+        if kind
+        else (IdentityKind.phone if channel == "ivr" else IdentityKind.chat)
+    )
+    try:
+        value = normalize(identity, caller, region, "caller")
+    except InvalidInput:
+        return None  # a withheld or malformed number is an anonymous caller, not an error
+    return await store.find_customer(identity.value, value)
+
+
+async def facts(
+    store: Store,
+    models: ModelRegistry,
+    incidents: OpenIncidents,
+    *,
+    call_id: str,
+    channel: str,
+    caller: str | None,
+    caller_kind: str | None,
+    utterance: str | None,
+    ivr_node: str | None,
+    region: str,
+    now: float,
+) -> Facts:
+    customer_id = await identify(store, channel, caller, caller_kind, region)
+    record: dict[str, Any] | None = None
+    state: dict[str, Any] = {}
+    if customer_id is not None:
+        raw, blob = await store.get_profile(customer_id)
+        record = orjson.loads(raw) if raw else None
+        state = profile_codec.decode_state(blob)
+    touching = incidents.touching(customer_id, record) if customer_id else []
+    row = features.fill(features.new_row(), state, record, now, bool(touching))
+    orders, cart = state.get("ord"), state.get("cart")
+    extra = {
+        "order_id": orders[0][0] if orders else "",
+        "cart_value": cart["v"] if cart and row[0, features.INDEX["cart_open"]] else 0.0,
+    }
+    return Facts(
+        call_id=call_id,
+        channel=channel,
+        customer_id=customer_id,
+        record=record,
+        row=row,
+        reasons=models.reasons.predict(row, utterance),
+        churn=models.churn.predict(row),
+        incidents=touching,
+        utterance=utterance,
+        ivr_node=ivr_node,
+        now=now,
+        extra=extra,
+    )
+
+
+def summary(found: Facts) -> dict[str, Any]:
+    """What the IVR and the desk need of the customer: no more personal data than that."""
+    record = found.record or {}
+    name = (record.get("name") or "").split()
+    zone = ZoneInfo(record.get("time_zone") or "Europe/Moscow")
+    return {
+        "id": found.customer_id,
+        "known": found.customer_id is not None,
+        "first_name": name[0] if name and record.get("segment") != "b2b" else None,
+        "segment": record.get("segment"),
+        "locale": record.get("locale", "ru"),
+        "region": record.get("region"),
+        "local_time": datetime.fromtimestamp(found.now, zone).strftime("%H:%M"),
+        "marketing_consent": marketing_consent(record),
+    }
+
+
+def marketing_consent(record: dict[str, Any]) -> bool:
+    """True when the latest marketing statement on some channel grants consent."""
+    latest: dict[str, tuple[str, bool]] = {}
+    for consent in record.get("consents", []):
+        if consent.get("purpose") != "marketing":
+            continue
+        seen = latest.get(consent["channel"])
+        if seen is None or consent["at"] > seen[0]:
+            latest[consent["channel"]] = (consent["at"], bool(consent["granted"]))
+    return any(granted for _, granted in latest.values())
+
+
+def answer(found: Facts, action: dict[str, Any]) -> dict[str, Any]:
+    incident = found.incidents[0] if found.incidents else None
+    return {
+        "call_id": found.call_id,
+        "degraded": False,
+        "customer": summary(found),
+        "reasons": [{"reason": r, "confidence": p} for r, p in found.reasons.top],
+        "reason_source": found.reasons.source,
+        "churn": {
+            "score": found.churn.score,
+            "band": found.churn.band,
+            "reasons": found.churn.reasons,
+            "source": found.churn.source,
+        },
+        "incident": {
+            "id": incident.id,
+            "title": incident.title,
+            "eta": incident.eta.isoformat() if incident.eta else None,
+        }
+        if incident
+        else None,
+        **action,
+        "card_id": found.call_id,
+    }
+
+
+async def decide(
+    work: Callable[[], Awaitable[T]], budget: float, call_id: str, fallback: Callable[[str], T]
+) -> T:
+    """Run the decision under its deadline; past it or on any failure, `fallback(why)`."""
+    try:
+        return await asyncio.wait_for(work(), budget)
+    except TimeoutError:
+        reason = "deadline"
+    except ForecallError as exc:
+        reason = exc.code
+    except Exception:
+        log.exception("inbound decision failed", extra={"call_id": call_id})
+        reason = "internal_error"
+    DEGRADED_TOTAL.labels(reason).inc()
+    log.warning("inbound degraded", extra={"call_id": call_id, "why": reason})
+    return fallback(reason)
+
+
+def context(found: Facts) -> Context:
+    """The facts as the action catalogue's expressions see them."""
+    record = found.record or {}
+    zone = ZoneInfo(record.get("time_zone") or "Europe/Moscow")
+    locale = record.get("locale", "ru")
+    incident = found.incidents[0] if found.incidents else None
+    eta = (
+        format_eta(incident.eta.timestamp(), zone, found.now, locale)
+        if (incident and incident.eta)
+        else None
+    )
+    reason, confidence = found.reasons.best
+    name = (record.get("name") or "").split()
+    return Context(
+        found.row,
+        channel=found.channel,
+        known=found.customer_id is not None,
+        segment=record.get("segment", ""),
+        locale=locale,
+        reason=reason,
+        reason_confidence=confidence,
+        reasons=[r for r, _ in found.reasons.top],
+        churn=found.churn.score,
+        churn_band=found.churn.band,
+        incident_active=incident is not None,
+        incident_title=incident.title if incident else "",
+        incident_eta=eta or "",
+        marketing_consent=marketing_consent(record),
+        monthly_revenue=record.get("monthly_revenue") or 0.0,
+        ivr_node=found.ivr_node or "",
+        utterance_given=bool(found.utterance),
+        hour_local=datetime.fromtimestamp(found.now, zone).hour,
+        customer_name=name[0] if name and record.get("segment") != "b2b" else "",
+        order_id=str(found.extra.get("order_id", "")),
+        cart_value=float(found.extra.get("cart_value", 0.0)),
+    )
+
+
+def call_record(found: Facts, action_id: str) -> bytes:
+    """What the desk card and the outcome need later: kept a week (store.put_call)."""
+    return orjson.dumps(
+        {
+            "call_id": found.call_id,
+            "customer_id": found.customer_id,
+            "channel": found.channel,
+            "ts": found.now,
+            "utterance": found.utterance,
+            "features": found.row.reshape(-1).tolist(),
+            "reasons": found.reasons.top,
+            "churn": found.churn.score,
+            "action": action_id,
+        }
+    )
