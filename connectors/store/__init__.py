@@ -1,0 +1,20 @@
+"""Stores, chosen by URL: `sqlite:///path` (embedded default) or `redis://host:port/db`."""
+
+from __future__ import annotations
+
+from connectors.store.base import ProfileUpdate, Store
+
+
+def open_store(url: str) -> Store:
+    if url.startswith("sqlite://"):
+        from connectors.store.sqlite import SQLiteStore
+
+        return SQLiteStore.from_url(url)
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        from connectors.store.redis import RedisStore
+
+        return RedisStore.from_url(url)
+    raise ValueError(f"unknown store URL scheme: {url.split(':', 1)[0]}")
+
+
+__all__ = ["ProfileUpdate", "Store", "open_store"]

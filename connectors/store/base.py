@@ -1,0 +1,111 @@
+"""The store contract. Two implementations: `sqlite.py` (embedded) and `redis.py`.
+
+Records travel as bytes (the customer as JSON, the profile as its packed blob) so that
+the hot path decodes only what it uses, and the store never interprets them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from core.apikeys import ApiKey
+
+# Given a customer id and its current profile blob (None for a new one), return the
+# new blob and how many events it absorbed. May be called again if a write raced.
+ProfileUpdate = Callable[[str, bytes | None], tuple[bytes, int]]
+
+
+class Store(Protocol):
+    async def ping(self) -> None:
+        """Raise StoreUnavailable unless the store answers."""
+        ...
+
+    async def close(self) -> None: ...
+
+    async def put_customer(
+        self, customer_id: str, record: bytes, identities: Sequence[tuple[str, str]]
+    ) -> bool:
+        """Replace the customer record and its identity index; True if it is new.
+
+        Raises Conflict, changing nothing, if an identity belongs to another customer.
+        """
+        ...
+
+    async def get_customer(self, customer_id: str) -> bytes | None: ...
+
+    async def get_customers(self, customer_ids: Sequence[str]) -> list[bytes | None]:
+        """Records in the order asked, None where there is none (batched)."""
+        ...
+
+    async def audience(self, dimensions: Sequence[Sequence[str]]) -> set[str]:
+        """Customers indexed under at least one term of every dimension.
+
+        `[["r:RU-MOW", "r:RU-SPE"], ["s:internet"]]` is (Moscow or St Petersburg) and
+        internet. The record's region, services and network nodes are its terms.
+        """
+        ...
+
+    async def find_customer(self, kind: str, value: str) -> str | None:
+        """The id of the customer holding this normalized identity."""
+        ...
+
+    async def erase_customer(self, customer_id: str) -> bool:
+        """Remove every trace of the customer; False if there was nothing."""
+        ...
+
+    async def get_profile(self, customer_id: str) -> tuple[bytes | None, bytes | None]:
+        """The record and the profile blob in one round trip."""
+        ...
+
+    async def update_profiles(self, customer_ids: Sequence[str], update: ProfileUpdate) -> int:
+        """Apply `update` to each profile atomically per customer; the sum of its counts."""
+        ...
+
+    async def set_stop(self, customer_id: str, channel: str, stopped: bool, now: float) -> None:
+        """Put a channel on the customer's stop-list, or take it off."""
+        ...
+
+    async def stops(self, customer_id: str) -> set[str]:
+        """The channels the customer has stopped."""
+        ...
+
+    async def stops_many(self, customer_ids: Sequence[str]) -> list[set[str]]: ...
+
+    async def put_incident(self, incident_id: str, record: bytes, is_open: bool) -> None: ...
+
+    async def get_incident(self, incident_id: str) -> bytes | None: ...
+
+    async def open_incidents(self) -> list[bytes]: ...
+
+    async def add_to_audience(self, incident_id: str, customer_ids: Sequence[str]) -> None:
+        """Record customers as told of the incident (its ledger)."""
+        ...
+
+    async def audience_of(self, incident_id: str) -> set[str]: ...
+
+    async def count_incident(self, incident_id: str, counter: str, by: int = 1) -> None: ...
+
+    async def incident_counts(self, incident_id: str) -> dict[str, int]: ...
+
+    async def put_call(self, call_id: str, customer_id: str | None, record: bytes) -> None:
+        """Keep an inbound contact's decision for a week (the card, the outcome)."""
+        ...
+
+    async def get_call(self, call_id: str) -> bytes | None: ...
+
+    async def put_example(self, customer_id: str, call_id: str, record: bytes) -> None:
+        """A labelled example for retraining; one per call, the latest outcome wins."""
+        ...
+
+    async def examples(self) -> list[bytes]:
+        """Every labelled example (for `forecall` training exports)."""
+        ...
+
+    async def put_api_key(self, key: ApiKey) -> None: ...
+
+    async def get_api_key(self, key_hash: str) -> ApiKey | None: ...
+
+    async def list_api_keys(self) -> list[ApiKey]: ...
+
+    async def revoke_api_key(self, key_id: str) -> bool: ...
