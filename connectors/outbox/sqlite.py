@@ -1,0 +1,328 @@
+"""The embedded outbox: tables in the store's own SQLite file, its own connection.
+
+As in the store, each method is one synchronous transaction (`BEGIN IMMEDIATE`) with no
+`await` inside, so coroutines and processes never interleave within one. The `status`
+and `updated_at` columns win over the same fields in the payload JSON: a claim or a
+cancel moves many rows with one UPDATE and does not rewrite their JSON. `outbox_counts`
+moves in the same transaction as every change, so `counts` reads a few rows instead of
+scanning messages: triggers follow status changes and deletes, and enqueue adds its
+new rows per group itself (a trigger per inserted row cost 15% of the enqueue rate).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import orjson
+
+from connectors.outbox import PROVIDER_WORDS, RANK
+from core.errors import StoreUnavailable
+from core.messages import FINAL, Message, Status
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox_messages (
+    id TEXT PRIMARY KEY,
+    customer_id TEXT NOT NULL,
+    grp TEXT NOT NULL,
+    status TEXT NOT NULL,
+    due_at REAL NOT NULL,
+    claimed_by TEXT,
+    lease_until REAL,
+    updated_at REAL NOT NULL,
+    payload BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_claim ON outbox_messages (status, due_at);
+CREATE INDEX IF NOT EXISTS outbox_pending_by_group ON outbox_messages (grp, customer_id)
+    WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS outbox_by_customer ON outbox_messages (customer_id);
+CREATE TABLE IF NOT EXISTS outbox_counts (
+    grp TEXT NOT NULL,
+    status TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (grp, status)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS outbox_provider_ids (
+    channel TEXT NOT NULL,
+    provider_id TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    PRIMARY KEY (channel, provider_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS outbox_provider_ids_by_message ON outbox_provider_ids (message_id);
+CREATE TRIGGER IF NOT EXISTS outbox_count_move AFTER UPDATE OF status ON outbox_messages
+WHEN old.status <> new.status BEGIN
+    UPDATE outbox_counts SET n = n - 1 WHERE grp = old.grp AND status = old.status;
+    INSERT INTO outbox_counts (grp, status, n) VALUES (new.grp, new.status, 1)
+        ON CONFLICT (grp, status) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS outbox_count_delete AFTER DELETE ON outbox_messages BEGIN
+    UPDATE outbox_counts SET n = n - 1 WHERE grp = old.grp AND status = old.status;
+END;
+"""
+
+# Expired claims first (there are few: at most what the workers hold), then due pending
+# messages in due order; each half is a range of the (status, due_at) index, limited
+# before anything is sorted, so a claim costs the same with a million waiting.
+CLAIM = """
+UPDATE outbox_messages SET status = 'sending', claimed_by = ?, lease_until = ?, updated_at = ?
+WHERE id IN (
+    SELECT id FROM (
+        SELECT id FROM outbox_messages
+        WHERE status = 'sending' AND lease_until <= ? ORDER BY lease_until LIMIT ?)
+    UNION ALL
+    SELECT id FROM (
+        SELECT id FROM outbox_messages
+        WHERE status = 'pending' AND due_at <= ? ORDER BY due_at LIMIT ?)
+    LIMIT ?)
+RETURNING payload
+"""
+COLUMNS = "payload, status, updated_at"
+
+
+class SQLiteOutbox:
+    def __init__(self, path: str, synchronous: str = "FULL") -> None:
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        try:
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # FULL: an enqueued message survives power loss, not only a process crash.
+            self._db.execute(f"PRAGMA synchronous={synchronous}")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            # Erased messages are overwritten with zeros in the file, not only unlinked.
+            self._db.execute("PRAGMA secure_delete=ON")
+            self._db.executescript(SCHEMA)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot open SQLite outbox at {path}: {exc}") from exc
+
+    @classmethod
+    def from_url(cls, url: str) -> SQLiteOutbox:
+        parts = urlsplit(url)
+        path = parts.path[1:] if parts.path.startswith("/") else parts.path
+        if url.startswith("sqlite:////"):
+            path = parts.path[1:]  # sqlite:////abs/path keeps its leading slash
+        sync = parse_qs(parts.query).get("synchronous", ["FULL"])[0].upper()
+        if sync not in {"FULL", "NORMAL", "EXTRA"}:
+            raise ValueError("sqlite synchronous= must be FULL, NORMAL or EXTRA")
+        return cls(path or "forecall.db", sync)
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"SQLite outbox busy or unwritable: {exc}") from exc
+        try:
+            yield self._db
+        except sqlite3.Error as exc:
+            self._db.execute("ROLLBACK")
+            raise StoreUnavailable(f"SQLite outbox write failed: {exc}") from exc
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        try:
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._db.execute("ROLLBACK")
+            raise StoreUnavailable(f"SQLite outbox commit failed: {exc}") from exc
+
+    def _read(self, sql: str, params: Sequence[object]) -> list[Any]:
+        try:
+            return self._db.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"SQLite outbox read failed: {exc}") from exc
+
+    async def close(self) -> None:
+        self._db.close()
+
+    async def enqueue(self, messages: Sequence[Message], now: float) -> int:
+        # The payload goes in as given: the columns say pending and when.
+        by_group: dict[str, list[tuple[str, str, str, float, float, bytes]]] = {}
+        for m in messages:
+            row = (m.id, m.customer_id, m.group, m.due_at, now, orjson.dumps(m))
+            by_group.setdefault(m.group, []).append(row)
+        added = 0
+        with self._write() as db:
+            for group, rows in by_group.items():
+                new = db.executemany(
+                    "INSERT INTO outbox_messages "
+                    "(id, customer_id, grp, status, due_at, updated_at, payload) "
+                    "VALUES (?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                    rows,
+                ).rowcount
+                if new:
+                    db.execute(
+                        "INSERT INTO outbox_counts (grp, status, n) VALUES (?, 'pending', ?) "
+                        "ON CONFLICT (grp, status) DO UPDATE SET n = n + excluded.n",
+                        (group, new),
+                    )
+                added += new
+        return added
+
+    async def claim(self, worker: str, limit: int, now: float, lease: float) -> list[Message]:
+        if limit <= 0:
+            return []
+        with self._write() as db:
+            rows = db.execute(
+                CLAIM, (worker, now + lease, now, now, limit, now, limit, limit)
+            ).fetchall()
+        claimed = [_load(payload, Status.sending, now) for (payload,) in rows]
+        return sorted(claimed, key=lambda m: m.due_at)
+
+    async def finish(self, message: Message, now: float) -> None:
+        if message.status not in FINAL or message.status is Status.dead:
+            raise ValueError(f"finish needs a final status other than dead, not {message.status}")
+        with self._write() as db:
+            row = db.execute(
+                "SELECT status FROM outbox_messages WHERE id = ?", (message.id,)
+            ).fetchone()
+            if row is None:
+                return  # erased meanwhile: do not bring it back
+            # If the provider got further already (its receipt outran the worker), what
+            # it said stays; only the provider id is recorded.
+            if RANK[message.status] > RANK[Status(row[0])]:
+                db.execute(
+                    "UPDATE outbox_messages SET status = ?, payload = ?, updated_at = ?, "
+                    "claimed_by = NULL, lease_until = NULL WHERE id = ?",
+                    (message.status, _dump(message, message.status, now), now, message.id),
+                )
+            if message.provider_message_id is not None:
+                db.execute(
+                    "INSERT OR REPLACE INTO outbox_provider_ids "
+                    "(channel, provider_id, message_id) VALUES (?, ?, ?)",
+                    (message.route.channel, message.provider_message_id, message.id),
+                )
+
+    async def retry(self, message: Message, due_at: float, now: float) -> None:
+        back = replace(message, due_at=due_at)
+        with self._write() as db:
+            db.execute(
+                "UPDATE outbox_messages SET status = 'pending', due_at = ?, payload = ?, "
+                "updated_at = ?, claimed_by = NULL, lease_until = NULL "
+                "WHERE id = ? AND status = 'sending'",
+                (due_at, _dump(back, Status.pending, now), now, message.id),
+            )
+
+    async def bury(self, message: Message, now: float) -> None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE outbox_messages SET status = 'dead', payload = ?, updated_at = ?, "
+                "claimed_by = NULL, lease_until = NULL "
+                "WHERE id = ? AND status IN ('pending', 'sending')",
+                (_dump(message, Status.dead, now), now, message.id),
+            )
+
+    async def get(self, message_id: str) -> Message | None:
+        rows = self._read(f"SELECT {COLUMNS} FROM outbox_messages WHERE id = ?", (message_id,))
+        return _row(rows[0]) if rows else None
+
+    async def set_status(
+        self, message_id: str, status: Status, now: float, error: str | None = None
+    ) -> Message | None:
+        if status not in PROVIDER_WORDS:
+            raise ValueError(f"a provider can say sent, delivered, read or failed, not {status}")
+        with self._write() as db:
+            row = db.execute(
+                f"SELECT {COLUMNS} FROM outbox_messages WHERE id = ?", (message_id,)
+            ).fetchone()
+            if row is None:
+                return None
+            message = _row(row)
+            if RANK[status] <= RANK[message.status]:
+                return message  # never backwards: a late `delivered` leaves `read`
+            message.status, message.updated_at = status, now
+            if error is not None:
+                message.error = error
+            db.execute(
+                "UPDATE outbox_messages SET status = ?, payload = ?, updated_at = ?, "
+                "claimed_by = NULL, lease_until = NULL WHERE id = ?",
+                (status, _dump(message, status, now), now, message_id),
+            )
+        return message
+
+    async def by_provider_id(self, channel: str, provider_message_id: str) -> str | None:
+        rows = self._read(
+            "SELECT message_id FROM outbox_provider_ids WHERE channel = ? AND provider_id = ?",
+            (channel, provider_message_id),
+        )
+        return str(rows[0][0]) if rows else None
+
+    async def dead_letters(self, limit: int) -> list[Message]:
+        rows = self._read(
+            f"SELECT {COLUMNS} FROM outbox_messages WHERE status = 'dead' "
+            "ORDER BY updated_at, rowid LIMIT ?",
+            (limit,),
+        )
+        return [_row(row) for row in rows]
+
+    async def revive(self, message_id: str, now: float) -> bool:
+        with self._write() as db:
+            row = db.execute(
+                f"SELECT {COLUMNS} FROM outbox_messages WHERE id = ? AND status = 'dead'",
+                (message_id,),
+            ).fetchone()
+            if row is None:
+                return False
+            back = replace(_row(row), attempts=0, due_at=now)
+            db.execute(
+                "UPDATE outbox_messages SET status = 'pending', due_at = ?, payload = ?, "
+                "updated_at = ? WHERE id = ?",
+                (now, _dump(back, Status.pending, now), now, message_id),
+            )
+        return True
+
+    async def cancel(self, group: str, customer_id: str | None, now: float) -> int:
+        sql = (
+            "UPDATE outbox_messages SET status = 'cancelled', updated_at = ? "
+            "WHERE grp = ? AND status = 'pending'"
+        )
+        params: tuple[object, ...] = (now, group)
+        if customer_id is not None:
+            sql += " AND customer_id = ?"
+            params += (customer_id,)
+        with self._write() as db:
+            return db.execute(sql, params).rowcount
+
+    async def counts(self, group: str) -> dict[str, int]:
+        rows = self._read("SELECT status, n FROM outbox_counts WHERE grp = ? AND n > 0", (group,))
+        return {status: n for status, n in rows}
+
+    async def backlog(self, now: float) -> int:
+        rows = self._read(
+            "SELECT COALESCE(SUM(n), 0) FROM outbox_counts WHERE status IN ('pending', 'sending')",
+            (),
+        )
+        return int(rows[0][0])
+
+    async def erase_customer(self, customer_id: str) -> int:
+        with self._write() as db:
+            db.execute(
+                "DELETE FROM outbox_provider_ids WHERE message_id IN "
+                "(SELECT id FROM outbox_messages WHERE customer_id = ?)",
+                (customer_id,),
+            )
+            return db.execute(
+                "DELETE FROM outbox_messages WHERE customer_id = ?", (customer_id,)
+            ).rowcount
+
+
+def _dump(message: Message, status: Status, now: float) -> bytes:
+    # orjson walks the dataclass itself, ten times faster than `Message.dumps` (asdict).
+    return orjson.dumps(replace(message, status=status, updated_at=now))
+
+
+def _load(payload: bytes, status: Status, updated_at: float) -> Message:
+    message = Message.loads(payload)
+    message.status, message.updated_at = status, updated_at
+    return message
+
+
+def _row(row: tuple[Any, ...]) -> Message:
+    payload, status, updated_at = row
+    return _load(payload, Status(status), updated_at)
