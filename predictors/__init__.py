@@ -1,0 +1,1 @@
+"""Deciding code: pure functions over values, no I/O."""
