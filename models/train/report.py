@@ -1,0 +1,176 @@
+"""Human-readable views of a model card: the terminal report and the markdown summary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+FULL_MATRIX_CLASSES = 12  # beyond this a confusion matrix is a wall; list the worst pairs
+
+REASON_METRICS = ("accuracy", "top3_accuracy", "macro_f1", "log_loss")
+CHURN_METRICS = ("roc_auc", "pr_auc", "brier", "log_loss", "accuracy", "positive_rate")
+
+
+def _metric_rows(card: dict[str, Any]) -> list[tuple[str, str, str]]:
+    names = CHURN_METRICS if card["kind"] == "churn" else REASON_METRICS
+    model, baseline = card["metrics"]["model"], card["metrics"]["baseline"]
+
+    def fmt(value: Any) -> str:
+        return "n/a" if value is None else f"{value:.4f}"
+
+    return [(n, fmt(model.get(n)), fmt(baseline.get(n))) for n in names]
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    out = [
+        "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+        for r in [header, ["-" * w for w in widths], *rows]
+    ]
+    return out
+
+
+def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return out
+
+
+def _confusions(card: dict[str, Any], limit: int = 10) -> list[list[str]]:
+    """The most frequent (true, predicted) mistakes."""
+    classes, matrix = card["classes"], card["metrics"]["model"]["confusion_matrix"]
+    pairs = [
+        (matrix[i][j], classes[i], classes[j])
+        for i in range(len(classes))
+        for j in range(len(classes))
+        if i != j and matrix[i][j]
+    ]
+    pairs.sort(key=lambda p: -p[0])
+    return [[t, p, str(n)] for n, t, p in pairs[:limit]]
+
+
+def _confusion_section(card: dict[str, Any], table: Any) -> list[str]:
+    classes, matrix = card["classes"], card["metrics"]["model"]["confusion_matrix"]
+    if len(classes) <= FULL_MATRIX_CLASSES:
+        rows = [[c, *map(str, row)] for c, row in zip(classes, matrix, strict=True)]
+        return [
+            "Confusion matrix (rows: true, columns: predicted):",
+            "",
+            *table(["true \\ predicted", *classes], rows),
+        ]
+    return [
+        f"Most frequent confusions ({len(classes)} classes; full matrix in the card):",
+        "",
+        *table(["true", "predicted", "count"], _confusions(card)),
+    ]
+
+
+def _calibration_section(card: dict[str, Any], table: Any) -> list[str]:
+    rows = [
+        [b["bin"], str(b["count"]), f"{b['mean_predicted']:.3f}", f"{b['observed_rate']:.3f}"]
+        for b in card["metrics"]["model"]["calibration"]
+    ]
+    return [
+        "Calibration (test set):",
+        "",
+        *table(["predicted", "rows", "mean predicted", "observed rate"], rows),
+    ]
+
+
+def _details(card: dict[str, Any], table: Any) -> list[str]:
+    if card["kind"] == "churn":
+        return _calibration_section(card, table)
+    return _confusion_section(card, table)
+
+
+def render_report(card: dict[str, Any]) -> str:
+    """What the CLI prints to stdout after training."""
+    lines = [
+        f"{card['name']}: {card['model_type']} on {card['rows_train']} rows, "
+        f"tested on {card['rows_test']} ({card['split']['description']})",
+        "",
+        *_table(["metric", "model", "baseline"], [list(r) for r in _metric_rows(card)]),
+        "",
+        *_details(card, _table),
+        "",
+    ]
+    lines += card["warnings"] or ["The model beats the baseline."]
+    return "\n".join(lines) + "\n"
+
+
+def render_markdown(card: dict[str, Any]) -> str:
+    """The `<name>.card.md` summary."""
+    baseline = "the prior rate" if card["kind"] == "churn" else "always the most frequent class"
+    lines = [
+        f"# Model card: {card['name']}",
+        "",
+        f"- kind: `{card['kind']}`; model: `{card['model_type']}` {card.get('params', {})}, "
+        f"calibration: {card.get('calibration', 'none')}",
+        f"- version `{card['version']}`, trained {card['trained_at']} "
+        f"in {card.get('training_seconds', 0):.1f} s",
+        f"- data: `{card.get('data_file') or 'in-memory table'}` "
+        f"(sha256 `{card['data_sha256'][:16]}…`), label `{card['label']}`",
+        f"- rows: {card['rows_train']} train, {card['rows_test']} test; "
+        f"split: {card['split']['description']}",
+        "- classes (probability columns in this order): "
+        + ", ".join(f"`{c}`" for c in card["classes"]),
+        "",
+    ]
+    if card["warnings"]:
+        lines += ["## Warnings", "", *[f"- **{w}**" for w in card["warnings"]], ""]
+    lines += [
+        f"## Metrics (test set; baseline: {baseline})",
+        "",
+        *_md_table(["metric", "model", "baseline"], [list(r) for r in _metric_rows(card)]),
+        "",
+        f"Beats the baseline: **{'yes' if card['beats_baseline'] else 'no'}**",
+        "",
+    ]
+    lines += [*_details(card, _md_table), ""]
+    if card.get("text_column"):
+        lines += [
+            "## Input text",
+            "",
+            f"Column `{card['text_column']}`, lowercased and "
+            "tokenized inside the graph (unicode words and character n-grams).",
+            "",
+        ]
+    if card.get("features"):
+        lines += [
+            "## Features",
+            "",
+            *_md_table(
+                ["name", "kind", "encoding"],
+                [
+                    [
+                        f"`{f['name']}`",
+                        f["kind"],
+                        f"`{f['true']}` = 1, `{f['false']}` = 0" if "true" in f else "",
+                    ]
+                    for f in card["features"]
+                ],
+            ),
+            "",
+        ]
+    if card.get("ignored_columns"):
+        lines += [
+            "## Ignored columns",
+            "",
+            *_md_table(
+                ["name", "reason"],
+                [[f"`{c['name']}`", c["reason"]] for c in card["ignored_columns"]],
+            ),
+            "",
+        ]
+    lines += [
+        "## ONNX contract",
+        "",
+        f"File `{card['onnx_file']}`, opset {card['opset']}.",
+        "",
+        *_md_table(
+            ["", "name", "dtype", "shape"],
+            [["input", f"`{i['name']}`", i["dtype"], str(i["shape"])] for i in card["inputs"]]
+            + [["output", f"`{o['name']}`", o["dtype"], str(o["shape"])] for o in card["outputs"]],
+        ),
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,78 @@
+"""One ONNX model and its card, loaded for microsecond-scale calls on the event loop.
+
+One thread per session: at this size a thread pool costs more than it saves, and the
+service has other requests to serve on the other cores.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import onnxruntime as ort
+
+log = logging.getLogger("forecall.models")
+
+
+class ModelError(RuntimeError):
+    pass
+
+
+class OnnxModel:
+    def __init__(self, onnx_path: Path, card: dict[str, Any]) -> None:
+        self.path = onnx_path
+        self.card = card
+        self.classes: list[str] = [str(c) for c in card["classes"]]
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(
+                str(onnx_path), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime raises its own exception types
+            raise ModelError(f"{onnx_path.name}: cannot load ({exc})") from exc
+        self.input_name = self.session.get_inputs()[0].name
+        self.output_name = _probability_output(self.session)
+        self.mtime = onnx_path.stat().st_mtime
+
+    @classmethod
+    def load(cls, directory: Path, name: str) -> OnnxModel:
+        onnx_path = directory / f"{name}.onnx"
+        card_path = directory / f"{name}.card.json"
+        if not onnx_path.is_file() or not card_path.is_file():
+            raise ModelError(f"{name}: {onnx_path.name} or {card_path.name} missing in {directory}")
+        try:
+            card = json.loads(card_path.read_text())
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"{name}: unreadable card ({exc})") from exc
+        return cls(onnx_path, card)
+
+    def probabilities(self, inputs: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
+        try:
+            out = self.session.run([self.output_name], {self.input_name: inputs})[0]
+        except Exception as exc:
+            raise ModelError(f"{self.path.name}: inference failed ({exc})") from exc
+        return np.asarray(out, dtype=np.float32)
+
+    def changed_on_disk(self) -> bool:
+        try:
+            return self.path.stat().st_mtime != self.mtime
+        except OSError:
+            return True
+
+
+def _probability_output(session: ort.InferenceSession) -> str:
+    names = [str(o.name) for o in session.get_outputs()]
+    for name in ("probabilities", "output_probability"):
+        if name in names:
+            return name
+    if len(names) >= 2:
+        return names[1]
+    raise ModelError("model has no probability output")

@@ -1,0 +1,108 @@
+"""Why is the customer calling? Top-k reasons with probabilities.
+
+The context model reads the profile's feature vector; when an utterance is given (the
+first chat message, an IVR transcript) the text model refines it, as a product of
+experts: p(reason | context, text) ∝ p(reason | context) · p(reason | text) / p(reason).
+Without a context model, transparent rules stand in, and say so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from core.events import CONTACT_REASONS
+from predictors.features import INDEX
+from predictors.onnx_model import OnnxModel
+
+
+@dataclass(frozen=True, slots=True)
+class ReasonPrediction:
+    top: list[tuple[str, float]]
+    source: str  # model | model+text | text | rules
+
+    @property
+    def best(self) -> tuple[str, float]:
+        return self.top[0]
+
+
+class ReasonPredictor:
+    def __init__(self, context: OnnxModel | None, text: OnnxModel | None = None) -> None:
+        self.context = context
+        self.text = text
+        self.classes = list(context.classes if context else CONTACT_REASONS)
+        self._take = _columns(context) if context else None
+        self._text_order = (
+            np.array([text.classes.index(c) if c in text.classes else -1 for c in self.classes])
+            if text
+            else None
+        )
+        prior = (context.card.get("class_prior") if context else None) or {}
+        self._prior = np.array(
+            [float(prior.get(c, 1.0 / len(self.classes))) for c in self.classes], np.float32
+        )
+
+    def predict(
+        self, row: npt.NDArray[np.float32], utterance: str | None = None, k: int = 3
+    ) -> ReasonPrediction:
+        if self.context is not None:
+            inputs = row if self._take is None else row[:, self._take]
+            p = self.context.probabilities(inputs)[0]
+            source = "model"
+        else:
+            p = rules(row[0], self.classes)
+            source = "rules"
+        if utterance and self.text is not None and self._text_order is not None:
+            t = self.text.probabilities(np.array([[utterance]], dtype=object))[0]
+            aligned = np.where(self._text_order >= 0, t[self._text_order], 1e-6)
+            p = p * aligned / np.maximum(self._prior, 1e-6)
+            source += "+text"
+        total = float(p.sum())
+        p = p / total if total > 0 else np.full(len(p), 1.0 / len(p), np.float32)
+        order = np.argsort(-p)[:k]
+        return ReasonPrediction([(self.classes[i], round(float(p[i]), 4)) for i in order], source)
+
+
+def _columns(model: OnnxModel) -> npt.NDArray[np.intp] | None:
+    """Positions of the model's features in our vector; None when they are all, in order."""
+    names = [f["name"] if isinstance(f, dict) else str(f) for f in model.card.get("features", [])]
+    if not names:
+        return None
+    take = np.array([INDEX[n] for n in names], dtype=np.intp)
+    return None if np.array_equal(take, np.arange(len(INDEX))) else take
+
+
+_RULES: tuple[tuple[str, str, float, float], ...] = (
+    # (feature, reason, threshold it must exceed, weight)
+    ("affected_by_outage", "outage", 0.5, 6.0),
+    ("payments_failed_7d", "payment_failed", 0.5, 4.0),
+    ("order_delayed", "order_delayed", 0.5, 4.0),
+    ("application_open", "application_stuck", 0.5, 2.0),
+    ("cart_abandoned", "cart_help", 0.5, 2.0),
+    ("deposit_maturing_30d", "deposit_question", 0.5, 2.0),
+    ("last_contact_unresolved", "technical_problem", 0.5, 1.0),
+    ("last_reason_cancel_intent", "cancel_intent", 0.5, 2.0),
+)
+
+
+def rules(v: npt.NDArray[np.float32], classes: list[str]) -> npt.NDArray[np.float32]:
+    """The fallback: each planted signal lends its reason weight; "other" holds the rest."""
+    score = np.ones(len(classes), dtype=np.float32)
+    at = {c: i for i, c in enumerate(classes)}
+    for feature, reason, threshold, weight in _RULES:
+        if v[INDEX[feature]] > threshold and reason in at:
+            score[at[reason]] += weight
+    if "other" in at:
+        score[at["other"]] += 1.0
+    out: npt.NDArray[np.float32] = score / score.sum()
+    return out
+
+
+def describe(prediction: ReasonPrediction) -> dict[str, Any]:
+    return {
+        "top": [{"reason": r, "confidence": p} for r, p in prediction.top],
+        "source": prediction.source,
+    }

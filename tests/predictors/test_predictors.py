@@ -1,0 +1,75 @@
+"""The runtime predictors on the shipped models, their fallbacks and their reloads."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from models.defaults import DEFAULT_DIR
+from predictors import registry as registry_module
+from predictors.churn import explain
+from predictors.features import INDEX, new_row
+from predictors.registry import MODEL_FALLBACK, ModelRegistry
+
+
+@pytest.fixture
+def model_dir(tmp_path: Path) -> Path:
+    copy = tmp_path / "models"
+    shutil.copytree(DEFAULT_DIR, copy)
+    return copy
+
+
+def test_shipped_models_load_and_predict(model_dir: Path) -> None:
+    models = ModelRegistry(model_dir)
+    assert models.problems == {}
+    row = new_row()
+    row[0, INDEX["affected_by_outage"]] = 1.0
+    prediction = models.reasons.predict(row, "у меня не работает интернет, соседи тоже без сети")
+    assert prediction.source == "model+text"
+    assert prediction.best[0] == "outage"
+    assert len(prediction.top) == 3 and sum(p for _, p in prediction.top) <= 1.0001
+    calm = models.reasons.predict(new_row(), "хочу расторгнуть договор, переходим к другому")
+    assert calm.best[0] == "cancel_intent"
+
+
+def test_churn_reasons_are_plain_words() -> None:
+    row = new_row()[0]
+    row[INDEX["days_inactive"]] = 21
+    row[INDEX["orders_prev_30d"]] = 5
+    row[INDEX["orders_change_30d"]] = -0.4
+    reasons = explain(row)
+    assert "no logins for 21 days, threshold 14" in reasons
+    assert "purchases down 40% against the previous 30 days" in reasons
+    row[INDEX["segment_b2b"]] = 1
+    assert not any(r.startswith("no logins") for r in explain(row))  # B2B: 30 days
+
+
+def test_a_corrupt_model_falls_back_to_rules_and_says_so(model_dir: Path) -> None:
+    (model_dir / "reasons.onnx").write_bytes(b"not a model")
+    models = ModelRegistry(model_dir)
+    assert "reasons" in models.problems and "fallback" in models.problems["reasons"]
+    assert MODEL_FALLBACK.labels("reasons")._value.get() == 1
+    row = new_row()
+    row[0, INDEX["affected_by_outage"]] = 1.0
+    prediction = models.reasons.predict(row)
+    assert prediction.source == "rules" and prediction.best[0] == "outage"
+    assert models.churn.predict(row).source == "model"
+
+
+def test_models_reload_when_their_files_change(
+    model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(registry_module, "CHECK_EVERY", 0.0)
+    saved = (model_dir / "churn.onnx").read_bytes()
+    (model_dir / "churn.onnx").unlink()
+    models = ModelRegistry(model_dir)
+    assert models.churn.predict(new_row()).source == "rules"
+    assert models.status()["churn"] == "fallback"
+    (model_dir / "churn.onnx").write_bytes(saved)
+    assert models.maybe_reload() is True
+    assert models.churn.predict(new_row()).source == "model"
+    assert models.problems == {}
+    assert not np.isnan(models.churn.predict(new_row()).score)
