@@ -1,0 +1,107 @@
+"""A local webhook receiver that behaves like a provider: a real HTTP server on 127.0.0.1.
+
+It checks our signature, counts every request and every distinct idempotency key (so a
+test can assert "exactly once at the provider"), dedupes like a careful provider, and
+fails on demand: `fail_next(n, status, retry_after)`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections import Counter
+from typing import Any
+
+import orjson
+import uvicorn
+
+from bench.servers import free_port
+from connectors.channels.webhook import verify_signature
+
+SECRET = "receiver-secret-0123456789"
+
+
+class Receiver:
+    def __init__(self, secret: str = SECRET, delay: float = 0.0) -> None:
+        self.secret = secret
+        self.delay = delay
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/hook"
+        self.requests = 0
+        self.by_key: Counter[str] = Counter()
+        self.bodies: dict[str, dict[str, Any]] = {}
+        self.times: list[float] = []
+        self.bad_signatures = 0
+        self._failures: list[tuple[int, float | None]] = []
+        self._lock = threading.Lock()
+        config = uvicorn.Config(
+            self.app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="error",
+            access_log=False,
+            lifespan="off",
+            interface="asgi3",
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def fail_next(self, n: int, status: int, retry_after: float | None = None) -> None:
+        with self._lock:
+            self._failures += [(status, retry_after)] * n
+
+    @property
+    def delivered(self) -> int:
+        return len(self.by_key)
+
+    async def app(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = {k.decode(): v.decode() for k, v in scope["headers"]}
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        status, extra, reply = 200, [], b"{}"
+        with self._lock:
+            self.requests += 1
+            failure = self._failures.pop(0) if self._failures else None
+            try:
+                verify_signature(
+                    self.secret, headers.get("x-forecall-signature"), body, time.time()
+                )
+            except Exception:
+                self.bad_signatures += 1
+                failure = (401, None)
+            if failure is not None:
+                status = failure[0]
+                if failure[1] is not None:
+                    extra = [(b"retry-after", str(failure[1]).encode())]
+            else:
+                key = headers.get("idempotency-key", "")
+                self.by_key[key] += 1
+                self.bodies.setdefault(key, orjson.loads(body))
+                self.times.append(time.monotonic())
+                reply = orjson.dumps({"id": f"p-{key}"})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", b"application/json"), *extra],
+            }
+        )
+        await send({"type": "http.response.body", "body": reply})
+
+    def __enter__(self) -> Receiver:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
