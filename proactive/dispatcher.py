@@ -1,0 +1,203 @@
+"""The dispatcher: claims due messages from the outbox and delivers them.
+
+A worker's life: claim a batch (its own or a crashed worker's expired claims), send each
+message on its current route under the provider's rate limit and circuit breaker, then
+finish it, retry it later with backoff, fall back to the customer's next channel, or give
+it up to the dead-letter queue. Delivery is at least once; the message id travels to the
+provider as its idempotency key so that a retry after a crash is not a second message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+from connectors.channels.base import Channel, OutboundMessage
+from connectors.outbox import Outbox
+from core.clock import Clock
+from core.errors import ProviderError
+from core.messages import Message, Status
+from proactive.breaker import CircuitBreaker
+from proactive.metrics import DISPATCH_SECONDS, MESSAGES_TOTAL
+from proactive.ratelimit import TokenBucket
+
+log = logging.getLogger("forecall.dispatcher")
+
+
+@dataclass(frozen=True)
+class Block:
+    """Why a message must not go out now: on this channel only, or at all."""
+
+    reason: str
+    channel_only: bool
+
+
+SendGate = Callable[[Message], Awaitable[Block | None]]
+
+
+async def open_gate(message: Message) -> Block | None:
+    return None
+
+
+@dataclass(frozen=True)
+class DispatchSettings:
+    batch: int = 200
+    concurrency: int = 64
+    lease_seconds: float = 60.0
+    max_attempts: int = 6
+    base_delay: float = 2.0
+    max_delay: float = 900.0
+    idle_sleep: float = 0.05
+
+
+def backoff(attempt: int, base: float, cap: float, retry_after: float | None) -> float:
+    """Exponential with jitter ("equal jitter"), never sooner than the provider asked."""
+    ceiling = min(cap, base * 2.0 ** (attempt - 1))
+    delay = ceiling / 2 + random.uniform(0, ceiling / 2)
+    return max(delay, retry_after or 0.0)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        outbox: Outbox,
+        channels: Mapping[str, Channel],
+        clock: Clock,
+        *,
+        worker_id: str,
+        limits: Mapping[str, TokenBucket] | None = None,
+        gate: SendGate = open_gate,
+        settings: DispatchSettings | None = None,
+    ) -> None:
+        self.outbox = outbox
+        self.channels = channels
+        self.clock = clock
+        self.worker_id = worker_id
+        self.limits = dict(limits or {})
+        self.gate = gate
+        self.settings = settings or DispatchSettings()
+        self.breakers = {name: CircuitBreaker(clock.now) for name in channels}
+        self._slots = asyncio.Semaphore(self.settings.concurrency)
+
+    async def run_once(self) -> int:
+        """Claim one batch and handle it; the number of messages handled."""
+        now = self.clock.now()
+        claimed = await self.outbox.claim(
+            self.worker_id, self.settings.batch, now, self.settings.lease_seconds
+        )
+        if claimed:
+            await asyncio.gather(*(self._guarded(m) for m in claimed))
+        return len(claimed)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Work until `stop` is set; finish the batch in hand first (graceful shutdown)."""
+        while not stop.is_set():
+            try:
+                handled = await self.run_once()
+            except Exception:
+                log.exception(
+                    "dispatch batch failed; backing off", extra={"worker": self.worker_id}
+                )
+                handled = 0
+                await asyncio.sleep(1.0)
+            if not handled:
+                try:
+                    await asyncio.wait_for(stop.wait(), self.settings.idle_sleep)
+                except TimeoutError:
+                    pass
+
+    async def _guarded(self, message: Message) -> None:
+        async with self._slots:
+            try:
+                await self.handle(message)
+            except Exception:
+                # Leave the claim to expire: another attempt will pick the message up.
+                log.exception("message handling failed", extra={"message_id": message.id})
+
+    async def handle(self, message: Message) -> None:
+        block = await self.gate(message)
+        if block is not None:
+            if block.channel_only:
+                await self._fall_back(message, block.reason, Status.suppressed)
+            else:
+                await self._settle(message, block.reason, Status.suppressed)
+            return
+        route = message.route
+        channel = self.channels.get(route.channel)
+        if channel is None:
+            await self._fall_back(message, f"channel {route.channel} is not configured")
+            return
+        breaker = self.breakers[route.channel]
+        if not breaker.allows():
+            await self.outbox.retry(message, breaker.retry_at(), self.clock.now())
+            return
+        limit = self.limits.get(route.channel)
+        if limit is not None:
+            await limit.acquire()
+        outbound = OutboundMessage(
+            id=message.id,
+            customer_id=message.customer_id,
+            channel=route.channel,
+            address=route.address,
+            text=route.text,
+            subject=route.subject,
+            template=route.template,
+            params=route.params,
+            metadata=message.meta,
+        )
+        with DISPATCH_SECONDS.labels(route.channel).time():
+            try:
+                result = await channel.send(outbound)
+            except ProviderError as exc:
+                await self._failed(message, breaker, exc)
+                return
+        breaker.success()
+        message.status = Status.sent
+        message.provider_message_id = result.provider_message_id
+        message.error = None
+        await self.outbox.finish(message, self.clock.now())
+        MESSAGES_TOTAL.labels(route.channel, "sent").inc()
+
+    async def _failed(self, message: Message, breaker: CircuitBreaker, exc: ProviderError) -> None:
+        channel = message.route.channel
+        message.error = exc.message
+        if exc.permanent:
+            MESSAGES_TOTAL.labels(channel, "rejected").inc()
+            await self._fall_back(message, exc.message)
+            return
+        breaker.failure()
+        message.attempts += 1
+        if message.attempts >= self.settings.max_attempts:
+            if message.step + 1 < len(message.routes):
+                await self._fall_back(message, f"gave up after {message.attempts} attempts")
+                return
+            message.status = Status.dead
+            await self.outbox.bury(message, self.clock.now())
+            MESSAGES_TOTAL.labels(channel, "dead").inc()
+            return
+        delay = backoff(
+            message.attempts, self.settings.base_delay, self.settings.max_delay, exc.retry_after
+        )
+        MESSAGES_TOTAL.labels(channel, "retry").inc()
+        await self.outbox.retry(message, self.clock.now() + delay, self.clock.now())
+
+    async def _fall_back(
+        self, message: Message, reason: str, final: Status = Status.failed
+    ) -> None:
+        """Try the customer's next channel now, or settle on `final` if none is left."""
+        message.error = reason
+        if message.step + 1 < len(message.routes):
+            message.step += 1
+            message.attempts = 0
+            await self.outbox.retry(message, self.clock.now(), self.clock.now())
+            return
+        await self._settle(message, reason, final)
+
+    async def _settle(self, message: Message, reason: str, final: Status) -> None:
+        message.status = final
+        message.error = reason
+        await self.outbox.finish(message, self.clock.now())
+        MESSAGES_TOTAL.labels(message.route.channel, final.value).inc()

@@ -1,0 +1,65 @@
+"""Opening the outbound machinery from settings: channels, limits, the dispatcher.
+
+Shared by `forecall serve` (embedded dispatcher) and `forecall worker`.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import httpx
+
+from connectors.channels import open_channel
+from connectors.channels.base import Channel
+from connectors.outbox import Outbox
+from connectors.store import Store
+from core.clock import Clock
+from core.settings import Settings
+from proactive.dispatcher import Dispatcher, DispatchSettings
+from proactive.gate import StopListGate
+from proactive.ratelimit import TokenBucket
+
+
+def http_client() -> httpx.AsyncClient:
+    """One pool for every provider: explicit timeouts, so a slow provider cannot hang us."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(10.0, connect=3.0),
+        limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
+    )
+
+
+def open_channels(settings: Settings, client: httpx.AsyncClient) -> dict[str, Channel]:
+    try:
+        return {
+            name: open_channel(name, config.connector_config(), client)
+            for name, config in settings.channels.items()
+        }
+    except ValueError as exc:
+        raise ValueError(f"channels: {exc}") from None
+
+
+def make_dispatcher(
+    settings: Settings, store: Store, outbox: Outbox, channels: dict[str, Channel], clock: Clock
+) -> Dispatcher:
+    limits = {
+        name: TokenBucket(config.rate_per_second, config.burst)
+        for name, config in settings.channels.items()
+        if config.rate_per_second
+    }
+    d = settings.dispatcher
+    return Dispatcher(
+        outbox,
+        channels,
+        clock,
+        worker_id=f"{socket.gethostname()}:{os.getpid()}",
+        limits=limits,
+        gate=StopListGate(store, outbox),
+        settings=DispatchSettings(
+            batch=d.batch,
+            concurrency=d.concurrency,
+            lease_seconds=d.lease_seconds,
+            max_attempts=d.max_attempts,
+            base_delay=d.base_delay,
+        ),
+    )
