@@ -1,0 +1,1 @@
+"""HTTP: routes, request and response shapes, auth, pages, and the CLI entry point."""

@@ -1,0 +1,166 @@
+"""The application factory: `create_app(settings)` builds a service with its own resources."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from time import perf_counter
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api import errors
+from api.auth import KeyRing
+from api.metrics import REQUEST_SECONDS
+from api.routes import channels as channel_routes
+from api.routes import customers, events, health, inbound, incidents, keys
+from api.state import AppState
+from connectors.outbox import open_outbox
+from connectors.store import Store, open_store
+from core.apikeys import ApiKey, hash_key
+from core.clock import Clock, SystemClock
+from core.events import Catalogue
+from core.settings import SCOPES, Settings
+from predictors.actions import BUILTIN as BUILTIN_ACTIONS
+from predictors.actions import load_catalogue
+from predictors.registry import ModelRegistry
+from proactive.incident_cache import OpenIncidents
+from proactive.incidents import Incidents
+from proactive.runtime import http_client, make_dispatcher, open_channels
+
+log = logging.getLogger("forecall.api")
+
+
+class RequestMetrics:
+    """Latency per route template and one access-log line without query strings."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = perf_counter()
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            elapsed = perf_counter() - started
+            REQUEST_SECONDS.labels(scope["method"], route, str(status)).observe(elapsed)
+            if route not in ("/metrics", "/healthz"):
+                log.info(
+                    "request",
+                    extra={
+                        "method": scope["method"],
+                        "route": route,
+                        "status": status,
+                        "ms": round(elapsed * 1000, 2),
+                    },
+                )
+
+
+def create_app(
+    settings: Settings, *, store: Store | None = None, clock: Clock | None = None
+) -> FastAPI:
+    clock = clock or SystemClock()
+    catalogue = Catalogue.with_extensions(
+        config.spec(name) for name, config in settings.event_types.items()
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        opened = store or open_store(settings.store)
+        bootstrap = None
+        if settings.admin_key is not None:
+            bootstrap = ApiKey(
+                id="bootstrap",
+                name="bootstrap admin",
+                scopes=frozenset(SCOPES),
+                key_hash=hash_key(settings.admin_key.get_secret_value()),
+                created_at=0.0,
+            )
+        if settings.demo:
+            from models.demo import load_demo
+
+            await load_demo(
+                opened, catalogue, settings.demo_customers, settings.default_region, clock.now()
+            )
+        outbox = open_outbox(settings.store)
+        client = http_client()
+        channels = open_channels(settings, client)
+        app.state.forecall = AppState(
+            settings=settings,
+            store=opened,
+            clock=clock,
+            catalogue=catalogue,
+            keys=KeyRing(opened, clock, bootstrap),
+            outbox=outbox,
+            channels=channels,
+            incidents=Incidents(opened, outbox, clock, set(channels)),
+            models=ModelRegistry(settings.model_dir),
+            actions=load_catalogue(settings.scenario_file or BUILTIN_ACTIONS),
+            open_incidents=OpenIncidents(opened),
+        )
+        state: AppState = app.state.forecall
+        stop = asyncio.Event()
+        refresher = asyncio.create_task(state.open_incidents.run(stop), name="incidents")
+        worker = None
+        if settings.dispatcher.embedded:
+            dispatcher = make_dispatcher(settings, opened, outbox, channels, clock)
+            worker = asyncio.create_task(dispatcher.run(stop), name="dispatcher")
+        try:
+            yield
+        finally:
+            stop.set()
+            await refresher
+            if worker is not None:
+                await worker
+            if state.tasks:
+                await asyncio.gather(*state.tasks, return_exceptions=True)
+            for channel in channels.values():
+                await channel.aclose()
+            await client.aclose()
+            await outbox.close()
+            if store is None:  # a store handed in belongs to the caller
+                await opened.close()
+
+    app = FastAPI(
+        title="Forecall",
+        version="0.1.0",
+        summary="Knows why a customer calls before they speak, and reaches out first.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    routers = (
+        health.router,
+        customers.router,
+        events.router,
+        keys.router,
+        incidents.router,
+        inbound.router,
+        channel_routes.router,
+    )
+    for router in routers:
+        app.include_router(router)
+    app.add_middleware(RequestMetrics)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """For `uvicorn --factory` with several workers: each builds its app from FORECALL_*."""
+    from api.logs import configure
+
+    settings = Settings()
+    configure(settings.log_level)
+    return create_app(settings)

@@ -1,0 +1,109 @@
+"""Provider callbacks (delivery receipts, replies) and the dead-letter queue."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from api.deps import StateDep, require
+from api.responses import OrjsonResponse, json_response
+from connectors.channels.base import CallbackRejected, is_stop_word
+from core.apikeys import ApiKey
+from core.errors import NotFound, Unauthorized
+from core.messages import Status
+from predictors.policy import ADDRESS_KIND
+
+router = APIRouter(prefix="/v1", tags=["channels"])
+AdminKey = Annotated[ApiKey, Depends(require("admin"))]
+log = logging.getLogger("forecall.callbacks")
+
+_STATUS = {"delivered": Status.delivered, "read": Status.read, "failed": Status.failed}
+
+
+@router.post("/channels/{name}/callback", response_class=OrjsonResponse)
+async def callback(name: str, request: Request, state: StateDep) -> OrjsonResponse:
+    """A provider's delivery receipt or a customer's reply; checked by the provider's
+    signature, not an API key. A reply of "стоп" stops the channel at once."""
+    channel = state.channels.get(name)
+    if channel is None:
+        raise NotFound(f"no channel {name!r}")
+    try:
+        events = channel.parse_callback(dict(request.headers), await request.body())
+    except CallbackRejected as exc:
+        raise Unauthorized(f"callback rejected: {exc}") from None
+    now = state.clock.now()
+    updated = stopped = 0
+    for event in events:
+        if event.kind == "reply":
+            if event.text and event.address and is_stop_word(event.text):
+                kind = ADDRESS_KIND.get(name, name)
+                customer_id = await state.store.find_customer(kind, event.address)
+                if customer_id is not None:
+                    await state.store.set_stop(customer_id, name, True, now)
+                    stopped += 1
+            continue
+        message_id = event.message_id
+        if message_id is None and event.provider_message_id:
+            message_id = await state.outbox.by_provider_id(name, event.provider_message_id)
+        if message_id is not None:
+            status = _STATUS[event.kind]
+            if await state.outbox.set_status(message_id, status, now, event.error):
+                updated += 1
+    log.info(
+        "callback",
+        extra={"channel": name, "events": len(events), "updated": updated, "stopped": stopped},
+    )
+    return json_response({"events": len(events), "updated": updated, "stopped": stopped})
+
+
+@router.get("/outbox/dead", response_class=OrjsonResponse)
+async def dead_letters(
+    state: StateDep, _: AdminKey, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> OrjsonResponse:
+    """Messages that exhausted their retries, newest first."""
+    dead = await state.outbox.dead_letters(limit)
+    return json_response(
+        [
+            {
+                "id": m.id,
+                "customer_id": m.customer_id,
+                "group": m.group,
+                "channel": m.route.channel,
+                "attempts": m.attempts,
+                "error": m.error,
+                "updated_at": m.updated_at,
+            }
+            for m in dead
+        ]
+    )
+
+
+@router.post("/outbox/dead/{message_id}/revive", response_class=OrjsonResponse)
+async def revive(message_id: str, state: StateDep, _: AdminKey) -> OrjsonResponse:
+    """Send a dead letter again."""
+    if not await state.outbox.revive(message_id, state.clock.now()):
+        raise NotFound(f"no dead letter {message_id!r}")
+    return json_response({"id": message_id, "status": "pending"})
+
+
+@router.get("/messages/{message_id}", response_class=OrjsonResponse)
+async def message(message_id: str, state: StateDep, _: AdminKey) -> OrjsonResponse:
+    """One outbound message and its status."""
+    found = await state.outbox.get(message_id)
+    if found is None:
+        raise NotFound(f"no message {message_id!r}")
+    return json_response(
+        {
+            "id": found.id,
+            "customer_id": found.customer_id,
+            "group": found.group,
+            "status": found.status.value,
+            "channel": found.route.channel,
+            "step": found.step,
+            "attempts": found.attempts,
+            "error": found.error,
+            "provider_message_id": found.provider_message_id,
+        }
+    )

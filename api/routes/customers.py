@@ -1,0 +1,109 @@
+"""Customers: the record, its identities, its profile, and erasure."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel
+
+from api.deps import DeskKey, IngestKey, StateDep
+from api.responses import OrjsonResponse, json_response
+from core import directory
+from core.customers import Customer, CustomerIn
+from core.errors import InvalidInput, NotFound
+from core.identity import IdentityKind
+from predictors import attributes, profile_codec
+
+router = APIRouter(prefix="/v1", tags=["customers"])
+
+
+@router.put("/customers/{customer_id}", response_model=Customer)
+async def put_customer(
+    customer_id: str, body: CustomerIn, state: StateDep, _: IngestKey, response: Response
+) -> Customer:
+    """Create or replace a customer record."""
+    customer, created = await directory.put_customer(
+        state.store, customer_id, body, state.settings.default_region, state.clock.now()
+    )
+    response.status_code = 201 if created else 200
+    return customer
+
+
+@router.get("/customers/{customer_id}", response_model=Customer)
+async def get_customer(customer_id: str, state: StateDep, _: DeskKey) -> Customer:
+    """The stored customer record."""
+    return await directory.get_customer(state.store, customer_id)
+
+
+@router.delete("/customers/{customer_id}", status_code=204)
+async def erase_customer(customer_id: str, state: StateDep, _: IngestKey) -> Response:
+    """Erase the customer everywhere: record, identities, profile, event traces, stop-list,
+    incident ledgers, and every message queued, scheduled or sent."""
+    await state.outbox.erase_customer(customer_id)
+    await directory.erase(state.store, customer_id)
+    return Response(status_code=204)
+
+
+@router.get("/customers/{customer_id}/profile", response_class=OrjsonResponse)
+async def get_profile(customer_id: str, state: StateDep, _: DeskKey) -> OrjsonResponse:
+    """Profile attributes as of now (see docs/profile.md)."""
+    record, blob = await state.store.get_profile(customer_id)
+    if record is None and blob is None:
+        raise NotFound(f"no customer {customer_id!r}")
+    derived = attributes.derive(
+        profile_codec.decode_state(blob), state.catalogue, state.clock.now()
+    )
+    return json_response({"customer_id": customer_id, "known": record is not None, **derived})
+
+
+class IdentifyBody(BaseModel):
+    kind: IdentityKind
+    value: str
+
+
+@router.get("/identify", response_class=OrjsonResponse)
+async def identify(
+    state: StateDep,
+    _: DeskKey,
+    phone: Annotated[str | None, Query()] = None,
+    email: Annotated[str | None, Query()] = None,
+    telegram: Annotated[str | None, Query()] = None,
+    whatsapp: Annotated[str | None, Query()] = None,
+    viber: Annotated[str | None, Query()] = None,
+    vk: Annotated[str | None, Query()] = None,
+    chat: Annotated[str | None, Query()] = None,
+) -> OrjsonResponse:
+    """Find a customer by one identity: `?phone=`, `?email=`, `?telegram=` ..."""
+    given = {
+        k: v
+        for k, v in dict(
+            phone=phone,
+            email=email,
+            telegram=telegram,
+            whatsapp=whatsapp,
+            viber=viber,
+            vk=vk,
+            chat=chat,
+        ).items()
+        if v is not None
+    }
+    if len(given) != 1:
+        raise InvalidInput("query", "give exactly one identity, e.g. ?phone=+79161234567")
+    [(kind, value)] = given.items()
+    return await _identify(state, IdentifyBody(kind=IdentityKind(kind), value=value))
+
+
+@router.post("/identify", response_class=OrjsonResponse)
+async def identify_post(body: IdentifyBody, state: StateDep, _: DeskKey) -> OrjsonResponse:
+    """Find a customer by one identity sent in the body (keeps phones out of URLs)."""
+    return await _identify(state, body)
+
+
+async def _identify(state: StateDep, body: IdentifyBody) -> OrjsonResponse:
+    customer_id = await directory.identify(
+        state.store, body.kind, body.value, state.settings.default_region
+    )
+    if customer_id is None:
+        raise NotFound(f"no customer with this {body.kind.value}")
+    return json_response({"customer_id": customer_id})

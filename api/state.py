@@ -1,0 +1,51 @@
+"""What the lifespan opens and the routes use, as one typed object."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from api.auth import KeyRing
+from connectors.channels.base import Channel
+from connectors.outbox import Outbox
+from connectors.store import Store
+from core.clock import Clock
+from core.events import Catalogue
+from core.settings import Settings
+from predictors.actions import Catalogue as ActionCatalogue
+from predictors.registry import ModelRegistry
+from proactive.incident_cache import OpenIncidents
+from proactive.incidents import Incidents
+
+log = logging.getLogger("forecall.api")
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    store: Store
+    clock: Clock
+    catalogue: Catalogue
+    keys: KeyRing
+    outbox: Outbox
+    channels: dict[str, Channel]
+    incidents: Incidents
+    models: ModelRegistry
+    actions: ActionCatalogue
+    open_incidents: OpenIncidents
+    checks: dict[str, str] = field(default_factory=dict)  # readiness: part -> problem
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Work that must not delay the answer (keeping the call record, counting)."""
+        task = asyncio.create_task(work)
+        self.tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("background work failed", exc_info=task.exception())

@@ -1,0 +1,117 @@
+"""The console script end to end: the demo service as the README starts it, and training."""
+
+from __future__ import annotations
+
+import csv
+import os
+import random
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from api.cli import DEMO_KEY
+from bench.servers import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+FORECALL = str(Path(sys.executable).with_name("forecall"))
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "FORECALL_STORE": f"sqlite:///{tmp_path}/demo.db",
+        "FORECALL_DEMO_CUSTOMERS": "300",
+    }
+    env.pop("FORECALL_ADMIN_KEY", None)
+    process = subprocess.Popen(
+        [FORECALL, "serve", "--demo", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                if httpx.get(url + "/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        if process.stderr:
+            process.stderr.close()
+
+
+@pytest.mark.slow
+def test_demo_serves_a_population_within_a_minute(demo: str) -> None:
+    headers = {"Authorization": f"Bearer {DEMO_KEY}"}
+    from models.simulator import SimulatorConfig, simulate
+
+    # The demo's world ends "now", so ask the same simulator for the first customer's phone.
+    first = simulate(SimulatorConfig(customers=300, seed=7)).customers[0]
+    phone = next(i["value"] for i in first["identities"] if i["kind"] == "phone")
+    found = httpx.get(f"{demo}/v1/identify", params={"phone": phone}, headers=headers)
+    assert found.status_code == 200, found.text
+    customer_id = found.json()["customer_id"]
+    profile = httpx.get(f"{demo}/v1/customers/{customer_id}/profile", headers=headers).json()
+    assert profile["known"] is True
+    assert profile["activity"], "the demo population has events"
+    assert httpx.get(f"{demo}/v1/customers/{customer_id}").status_code == 401
+
+
+@pytest.mark.slow
+def test_forecall_train_from_the_console(tmp_path: Path) -> None:
+    rnd = random.Random(1)
+    data = tmp_path / "churn.csv"
+    with data.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["customer_id", "tenure", "plan", "left"])
+        for i in range(400):
+            tenure = rnd.randint(1, 60)
+            writer.writerow(
+                [
+                    f"id{i}",
+                    tenure,
+                    rnd.choice(["a", "b"]),
+                    "yes" if rnd.random() < 1 / (1 + tenure / 6) else "no",
+                ]
+            )
+    done = subprocess.run(
+        [
+            FORECALL,
+            "train",
+            "churn",
+            "--data",
+            str(data),
+            "--label",
+            "left",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "roc_auc" in done.stdout.lower() or "roc-auc" in done.stdout.lower()
+    assert (tmp_path / "out" / "churn.onnx").is_file()
+    bad = subprocess.run(
+        [FORECALL, "train", "churn", "--data", str(data), "--label", "gone"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert bad.returncode == 2 and "gone" in bad.stderr
