@@ -67,10 +67,10 @@ class Incidents:
             ):
                 raise Conflict(f"incident {body.id!r} exists with other values; PATCH it")
             return existing, False
-        now = self.clock.now()
-        stamp = _moment(now)
+        stamp = _moment(self.clock.now())
         incident = Incident(**body.model_dump(), created_at=stamp, updated_at=stamp)
-        await self._save(incident)
+        if not await self.store.create_incident(incident.id, incident.model_dump_json().encode()):
+            return await self.declare(body)  # a concurrent declaration won: answer as a repeat
         await self.fan_out(incident, "start")
         return incident, True
 

@@ -48,11 +48,22 @@ return raced
 """
 MAX_RACES = 20
 
+# Create an incident only if its id is new, and list it as open in the same step.
+_CREATE_INCIDENT = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX') then
+  redis.call('SADD', KEYS[2], ARGV[2])
+  redis.call('SADD', KEYS[3], ARGV[2])
+  return 1
+end
+return 0
+"""
+
 
 class RedisStore:
     def __init__(self, client: aioredis.Redis) -> None:
         self._r = client
         self._cas_many = client.register_script(_CAS_MANY)
+        self._create_incident = client.register_script(_CREATE_INCIDENT)
 
     @classmethod
     def from_url(cls, url: str, *, socket_timeout: float = 2.0) -> RedisStore:
@@ -277,6 +288,16 @@ class RedisStore:
                 await pipe.execute()
         except RedisError as exc:
             raise StoreUnavailable(f"Redis write failed: {exc}") from exc
+
+    async def create_incident(self, incident_id: str, record: bytes) -> bool:
+        try:
+            created = await self._create_incident(
+                keys=[keys.incident(incident_id), keys.incidents(), keys.open_incidents()],
+                args=[record, incident_id],
+            )
+        except RedisError as exc:
+            raise StoreUnavailable(f"Redis write failed: {exc}") from exc
+        return bool(created)
 
     async def get_incident(self, incident_id: str) -> bytes | None:
         try:

@@ -279,6 +279,14 @@ class SQLiteStore:
                 (incident_id, record, int(is_open)),
             )
 
+    async def create_incident(self, incident_id: str, record: bytes) -> bool:
+        with self._write() as db:
+            created = db.execute(
+                "INSERT OR IGNORE INTO incidents (id, record, is_open) VALUES (?, ?, 1)",
+                (incident_id, record),
+            )
+            return created.rowcount == 1
+
     async def get_incident(self, incident_id: str) -> bytes | None:
         rows = self._read("SELECT record FROM incidents WHERE id=?", (incident_id,))
         return rows[0][0] if rows else None  # type: ignore[return-value]

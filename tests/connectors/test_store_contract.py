@@ -192,6 +192,16 @@ async def test_stop_list(store: Store) -> None:
     assert await store.stops_many(["c2", "c1", "c1"]) == [set(), {"telegram"}, {"telegram"}]
 
 
+async def test_an_incident_is_created_once_even_when_raced(store: Store) -> None:
+    results = await asyncio.gather(
+        *(store.create_incident("I9", f'{{"try": {i}}}'.encode()) for i in range(8))
+    )
+    assert results.count(True) == 1
+    winner = results.index(True)
+    assert await store.get_incident("I9") == f'{{"try": {winner}}}'.encode()
+    assert await store.open_incidents() == [f'{{"try": {winner}}}'.encode()]
+
+
 async def test_incidents_and_their_ledgers(store: Store) -> None:
     await store.put_incident("I1", b'{"id": "I1"}', True)
     await store.put_incident("I2", b'{"id": "I2"}', True)
