@@ -5,6 +5,9 @@ message on its current route under the provider's rate limit and circuit breaker
 finish it, retry it later with backoff, fall back to the customer's next channel, or give
 it up to the dead-letter queue. Delivery is at least once; the message id travels to the
 provider as its idempotency key so that a retry after a crash is not a second message.
+
+A provider with a bulk endpoint (`BatchChannel` with `max_batch` > 1) gets its messages
+in chunks, one request each: the policy, limits and outcomes stay per message.
 """
 
 from __future__ import annotations
@@ -12,10 +15,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from connectors.channels.base import Channel, OutboundMessage
+from connectors.channels.base import BatchChannel, Channel, OutboundMessage, SendResult
 from connectors.outbox import Outbox
 from core.clock import Clock
 from core.errors import ProviderError
@@ -88,8 +91,26 @@ class Dispatcher:
         claimed = await self.outbox.claim(
             self.worker_id, self.settings.batch, now, self.settings.lease_seconds
         )
-        if claimed:
-            await asyncio.gather(*(self._guarded(m) for m in claimed))
+        if not claimed:
+            return 0
+        singles: list[Message] = []
+        bulk: dict[str, list[Message]] = {}
+        for message in claimed:
+            channel = self.channels.get(message.route.channel)
+            if isinstance(channel, BatchChannel) and channel.max_batch > 1:
+                bulk.setdefault(message.route.channel, []).append(message)
+            else:
+                singles.append(message)
+        work = [self._guarded(m) for m in singles]
+        for name, messages in bulk.items():
+            size = self.channels[name].max_batch  # type: ignore[attr-defined]
+            limit = self.limits.get(name)
+            if limit is not None:
+                # A chunk costs its size in tokens at once: never more than the burst.
+                size = max(1, min(size, int(limit.burst)))
+            chunks = (messages[i : i + size] for i in range(0, len(messages), size))
+            work += [self._guarded_batch(name, chunk) for chunk in chunks]
+        await asyncio.gather(*work)
         return len(claimed)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -117,13 +138,23 @@ class Dispatcher:
                 # Leave the claim to expire: another attempt will pick the message up.
                 log.exception("message handling failed", extra={"message_id": message.id})
 
+    async def _guarded_batch(self, name: str, messages: list[Message]) -> None:
+        async with self._slots:
+            try:
+                await self.handle_batch(name, messages)
+            except Exception:
+                log.exception("batch handling failed", extra={"channel": name})
+
+    async def _blocked(self, message: Message, block: Block) -> None:
+        if block.channel_only:
+            await self._fall_back(message, block.reason, Status.suppressed)
+        else:
+            await self._settle(message, block.reason, Status.suppressed)
+
     async def handle(self, message: Message) -> None:
         block = await self.gate(message)
         if block is not None:
-            if block.channel_only:
-                await self._fall_back(message, block.reason, Status.suppressed)
-            else:
-                await self._settle(message, block.reason, Status.suppressed)
+            await self._blocked(message, block)
             return
         route = message.route
         channel = self.channels.get(route.channel)
@@ -137,38 +168,76 @@ class Dispatcher:
         limit = self.limits.get(route.channel)
         if limit is not None:
             await limit.acquire()
-        outbound = OutboundMessage(
-            id=message.id,
-            customer_id=message.customer_id,
-            channel=route.channel,
-            address=route.address,
-            text=route.text,
-            subject=route.subject,
-            template=route.template,
-            params=route.params,
-            metadata=message.meta,
-        )
         with DISPATCH_SECONDS.labels(route.channel).time():
             try:
-                result = await channel.send(outbound)
+                result = await channel.send(_outbound(message))
             except ProviderError as exc:
                 await self._failed(message, breaker, exc)
                 return
         breaker.success()
+        await self._sent(message, result)
+
+    async def handle_batch(self, name: str, messages: Sequence[Message]) -> None:
+        """Like `handle`, for a chunk of messages on one bulk-capable channel."""
+        blocks = await asyncio.gather(*(self.gate(m) for m in messages))
+        ready: list[Message] = []
+        for message, block in zip(messages, blocks, strict=True):
+            if block is None:
+                ready.append(message)
+            else:
+                await self._blocked(message, block)
+        if not ready:
+            return
+        channel = self.channels[name]
+        assert isinstance(channel, BatchChannel)
+        breaker = self.breakers[name]
+        now = self.clock.now()
+        if not breaker.allows():
+            await asyncio.gather(*(self.outbox.retry(m, breaker.retry_at(), now) for m in ready))
+            return
+        limit = self.limits.get(name)
+        if limit is not None:
+            await limit.acquire(len(ready))
+        with DISPATCH_SECONDS.labels(name).time():
+            try:
+                results = await channel.send_many([_outbound(m) for m in ready])
+            except ProviderError as exc:
+                # One refused request is one failure for the breaker, not one per message.
+                breaker.failure()
+                await asyncio.gather(*(self._failed(m, breaker, exc, False) for m in ready))
+                return
+        breaker.success()
+        await asyncio.gather(
+            *(
+                self._sent(m, r)
+                if isinstance(r, SendResult)
+                else self._failed(m, breaker, r, False)
+                for m, r in zip(ready, results, strict=True)
+            )
+        )
+
+    async def _sent(self, message: Message, result: SendResult) -> None:
         message.status = Status.sent
         message.provider_message_id = result.provider_message_id
         message.error = None
         await self.outbox.finish(message, self.clock.now())
-        MESSAGES_TOTAL.labels(route.channel, "sent").inc()
+        MESSAGES_TOTAL.labels(message.route.channel, "sent").inc()
 
-    async def _failed(self, message: Message, breaker: CircuitBreaker, exc: ProviderError) -> None:
+    async def _failed(
+        self,
+        message: Message,
+        breaker: CircuitBreaker,
+        exc: ProviderError,
+        count_failure: bool = True,
+    ) -> None:
         channel = message.route.channel
         message.error = exc.message
         if exc.permanent:
             MESSAGES_TOTAL.labels(channel, "rejected").inc()
             await self._fall_back(message, exc.message)
             return
-        breaker.failure()
+        if count_failure:
+            breaker.failure()
         message.attempts += 1
         if message.attempts >= self.settings.max_attempts:
             if message.step + 1 < len(message.routes):
@@ -201,3 +270,18 @@ class Dispatcher:
         message.error = reason
         await self.outbox.finish(message, self.clock.now())
         MESSAGES_TOTAL.labels(message.route.channel, final.value).inc()
+
+
+def _outbound(message: Message) -> OutboundMessage:
+    route = message.route
+    return OutboundMessage(
+        id=message.id,
+        customer_id=message.customer_id,
+        channel=route.channel,
+        address=route.address,
+        text=route.text,
+        subject=route.subject,
+        template=route.template,
+        params=route.params,
+        metadata=message.meta,
+    )

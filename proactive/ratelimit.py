@@ -25,12 +25,16 @@ class TokenBucket:
         self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
         self._stamp = now
 
-    async def acquire(self) -> None:
+    async def acquire(self, tokens: int = 1) -> None:
+        """Wait until `tokens` (at most the burst) can be spent at once: a bulk request
+        of n messages costs n, taken together so that requests do not interleave."""
+        if tokens > self.burst:
+            raise ValueError(f"cannot take {tokens} tokens from a bucket of {self.burst}")
         # The lock makes waiters queue in order: without it, every waiter would wake at
         # once and the bucket would let a burst through.
         async with self._lock:
             self._refill()
-            if self._tokens < 1:
-                await asyncio.sleep((1 - self._tokens) / self.rate)
+            if self._tokens < tokens:
+                await asyncio.sleep((tokens - self._tokens) / self.rate)
                 self._refill()
-            self._tokens -= 1
+            self._tokens -= tokens

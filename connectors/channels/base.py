@@ -11,9 +11,11 @@ Connectors log message ids and provider codes only: never an address or a text.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
+
+from core.errors import ProviderError
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +63,21 @@ class Channel(Protocol):
     def parse_callback(self, headers: Mapping[str, str], body: bytes) -> list[CallbackEvent]: ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class BatchChannel(Channel, Protocol):
+    """A provider with a bulk endpoint: many messages in one request. An outage notice to
+    100k customers is one text to many addresses; one HTTP round trip per message would
+    cap a worker at what the HTTP client can do per request."""
+
+    max_batch: int  # 1 means the bulk endpoint is not configured: use `send`
+
+    async def send_many(
+        self, messages: Sequence[OutboundMessage]
+    ) -> list[SendResult | ProviderError]:
+        """One result per message, in order; a refusal of the whole request is raised."""
+        ...
 
 
 _STOP_WORDS = frozenset({"стоп", "stop", "отписаться", "отписка", "отпишите", "unsubscribe"})

@@ -9,6 +9,13 @@ reply is not a second message. Callbacks to us (delivery receipts, replies) are 
 same way and read by `parse_signed_events`.
 
 Replies: 2xx accepted; 408, 429 and 5xx retried (Retry-After honoured); any other 4xx final.
+
+Bulk (when `batch_size` > 1): `{"messages": [<the single body>, ...]}` is POSTed to
+`batch_url` (default: `url`), signed the same way, with no Idempotency-Key header (each
+message carries its `id`, the key to dedupe by). The receiver answers 2xx with
+`{"results": [{"id": ..., "provider_message_id": ..., "error": ..., "permanent": ...}]}`,
+one entry per message; a message with no entry, or with an `error`, is refused (retried
+unless `permanent` is true). A non-2xx reply refuses the whole batch as above.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ import hashlib
 import hmac
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import httpx
@@ -25,7 +32,8 @@ import orjson
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr
 
 from connectors.channels.base import CallbackEvent, CallbackRejected, OutboundMessage, SendResult
-from connectors.channels.errors import header, http_refusal, http_timeout, unreachable
+from connectors.channels.errors import header, http_refusal, http_timeout, redact, unreachable
+from core.errors import ProviderError
 
 log = logging.getLogger("forecall.channels.webhook")
 SIGNATURE_HEADER = "X-Forecall-Signature"
@@ -41,6 +49,8 @@ class WebhookConfig(BaseModel):
     secret: SecretStr = Field(min_length=16)
     timeout: float = Field(10.0, gt=0, le=120)
     headers: dict[str, SecretStr] = Field(default_factory=dict)  # e.g. Authorization
+    batch_size: int = Field(1, ge=1, le=1000, description="messages per bulk request")
+    batch_url: AnyHttpUrl | None = None
 
 
 def sign(secret: str, body: bytes, now: float) -> str:
@@ -97,22 +107,11 @@ class WebhookChannel:
         self._url = str(config.url)
         self._secret = config.secret.get_secret_value()
         self._headers = {k: v.get_secret_value() for k, v in config.headers.items()}
+        self.max_batch = config.batch_size
+        self._batch_url = str(config.batch_url or config.url)
 
     async def send(self, message: OutboundMessage) -> SendResult:
-        body = orjson.dumps(
-            {
-                "id": message.id,
-                "customer_id": message.customer_id,
-                "channel": message.channel,
-                "address": message.address,
-                "text": message.text,
-                "subject": message.subject,
-                "template": message.template,
-                "params": dict(message.params),
-                "locale": message.locale,
-                "metadata": dict(message.metadata),
-            }
-        )
+        body = orjson.dumps(_payload(message))
         headers = {
             **self._headers,
             "Content-Type": "application/json",
@@ -134,11 +133,81 @@ class WebhookChannel:
         )
         raise http_refusal(self.name, reply, reply.reason_phrase)
 
+    async def send_many(
+        self, messages: Sequence[OutboundMessage]
+    ) -> list[SendResult | ProviderError]:
+        body = orjson.dumps({"messages": [_payload(m) for m in messages]})
+        headers = {
+            **self._headers,
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign(self._secret, body, time.time()),
+        }
+        try:
+            reply = await self.client.post(
+                self._batch_url,
+                content=body,
+                headers=headers,
+                timeout=http_timeout(self.config.timeout),
+            )
+        except httpx.RequestError as exc:
+            log.info("webhook unreachable", extra={"channel": self.name, "batch": len(messages)})
+            raise unreachable(self.name, exc) from exc
+        if not reply.is_success:
+            log.info(
+                "webhook refused a batch",
+                extra={"channel": self.name, "status": reply.status_code, "batch": len(messages)},
+            )
+            raise http_refusal(self.name, reply, reply.reason_phrase)
+        return _batch_results(self.name, reply, messages)
+
     def parse_callback(self, headers: Mapping[str, str], body: bytes) -> list[CallbackEvent]:
         return parse_signed_events(self._secret, headers, body, time.time())
 
     async def aclose(self) -> None:
         return None  # the shared client belongs to the caller
+
+
+def _payload(message: OutboundMessage) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "customer_id": message.customer_id,
+        "channel": message.channel,
+        "address": message.address,
+        "text": message.text,
+        "subject": message.subject,
+        "template": message.template,
+        "params": dict(message.params),
+        "locale": message.locale,
+        "metadata": dict(message.metadata),
+    }
+
+
+def _batch_results(
+    name: str, reply: httpx.Response, messages: Sequence[OutboundMessage]
+) -> list[SendResult | ProviderError]:
+    try:
+        data = orjson.loads(reply.content)
+        entries = data["results"] if isinstance(data, dict) else None
+    except (orjson.JSONDecodeError, KeyError):
+        entries = None
+    if not isinstance(entries, list):
+        # Accepted, but we cannot tell which: sending again is safe (the receiver
+        # dedupes by id) and better than assuming all went through.
+        refusal = ProviderError(name, "bulk reply without a results list", permanent=False)
+        return [refusal] * len(messages)
+    by_id = {str(e.get("id")): e for e in entries if isinstance(e, dict)}
+    results: list[SendResult | ProviderError] = []
+    for message in messages:
+        entry = by_id.get(message.id)
+        if entry is None:
+            results.append(ProviderError(name, "no result for this message", permanent=False))
+        elif entry.get("error"):
+            detail = redact(str(entry["error"]))
+            results.append(ProviderError(name, detail, permanent=bool(entry.get("permanent"))))
+        else:
+            provider_id = entry.get("provider_message_id")
+            results.append(SendResult(str(provider_id) if provider_id else None))
+    return results
 
 
 def _digest(secret: str, stamp: str, body: bytes) -> str:

@@ -2,7 +2,9 @@
 
 It checks our signature, counts every request and every distinct idempotency key (so a
 test can assert "exactly once at the provider"), dedupes like a careful provider, and
-fails on demand: `fail_next(n, status, retry_after)`.
+fails on demand: `fail_next(n, status, retry_after)`. POSTs to a path ending in
+`/batch` are the webhook's bulk form: each message is counted by its `id`, and
+`refuse(id, error, permanent)` makes the receiver refuse that one message in its results.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ class Receiver:
         self.times: list[float] = []
         self.bad_signatures = 0
         self._failures: list[tuple[int, float | None]] = []
+        self._refusals: dict[str, tuple[str, bool]] = {}
+        self.batch_url = f"http://127.0.0.1:{self.port}/batch"
         self._lock = threading.Lock()
         config = uvicorn.Config(
             self.app,
@@ -50,6 +54,10 @@ class Receiver:
     def fail_next(self, n: int, status: int, retry_after: float | None = None) -> None:
         with self._lock:
             self._failures += [(status, retry_after)] * n
+
+    def refuse(self, message_id: str, error: str, permanent: bool) -> None:
+        with self._lock:
+            self._refusals[message_id] = (error, permanent)
 
     @property
     def delivered(self) -> int:
@@ -80,6 +88,8 @@ class Receiver:
                 status = failure[0]
                 if failure[1] is not None:
                     extra = [(b"retry-after", str(failure[1]).encode())]
+            elif scope["path"].endswith("/batch"):
+                reply = orjson.dumps({"results": self._accept_batch(orjson.loads(body))})
             else:
                 key = headers.get("idempotency-key", "")
                 self.by_key[key] += 1
@@ -94,6 +104,20 @@ class Receiver:
             }
         )
         await send({"type": "http.response.body", "body": reply})
+
+    def _accept_batch(self, data: dict[str, Any]) -> list[dict[str, Any]]:
+        results: list[dict[str, Any]] = []
+        for item in data["messages"]:
+            key = str(item["id"])
+            refusal = self._refusals.pop(key, None)
+            if refusal is not None:
+                results.append({"id": key, "error": refusal[0], "permanent": refusal[1]})
+                continue
+            self.by_key[key] += 1
+            self.bodies.setdefault(key, item)
+            self.times.append(time.monotonic())
+            results.append({"id": key, "provider_message_id": f"p-{key}"})
+        return results
 
     def __enter__(self) -> Receiver:
         self.thread.start()

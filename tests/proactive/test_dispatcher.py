@@ -14,6 +14,7 @@ from core.clock import FixedClock
 from core.messages import Message, Route, Status
 from proactive.dispatcher import Dispatcher, DispatchSettings, SendGate, open_gate
 from proactive.gate import StopListGate
+from proactive.ratelimit import TokenBucket
 from tests.fakes.receiver import SECRET, Receiver
 
 NOW = 1_795_000_000.0
@@ -40,6 +41,15 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
 
 def channel(name: str, url: str, client: httpx.AsyncClient) -> WebhookChannel:
     return WebhookChannel(name, WebhookConfig(url=url, secret=SECRET), client)
+
+
+def bulk_channel(
+    name: str, receiver: Receiver, client: httpx.AsyncClient, size: int = 10
+) -> WebhookChannel:
+    config = WebhookConfig(
+        url=receiver.url, secret=SECRET, batch_size=size, batch_url=receiver.batch_url
+    )
+    return WebhookChannel(name, config, client)
 
 
 def message(i: int, *channels: str) -> Message:
@@ -193,3 +203,68 @@ async def test_a_crashed_workers_claim_is_taken_over(
     clock.advance(61)
     await drain(d)
     assert receiver.delivered == 1
+
+
+async def test_a_bulk_endpoint_gets_chunks_and_each_message_once(
+    outbox: Outbox, receiver: Receiver, client: httpx.AsyncClient
+) -> None:
+    clock = FixedClock(NOW)
+    await outbox.enqueue([message(i) for i in range(25)], NOW)
+    await drain(dispatcher(outbox, {"hook": bulk_channel("hook", receiver, client)}, clock))
+    assert receiver.requests == 3  # 10 + 10 + 5
+    assert receiver.delivered == 25 and max(receiver.by_key.values()) == 1
+    assert receiver.bad_signatures == 0
+    sent = await outbox.get("m7")
+    assert sent is not None and sent.status is Status.sent and sent.provider_message_id == "p-m7"
+
+
+async def test_bulk_refusals_are_per_message_or_per_request(
+    outbox: Outbox, receiver: Receiver, client: httpx.AsyncClient
+) -> None:
+    clock = FixedClock(NOW)
+    channels = {
+        "hook": bulk_channel("hook", receiver, client),
+        "sms": channel("sms", receiver.url, client),
+    }
+    await outbox.enqueue([message(i, "hook", "sms") for i in range(5)], NOW)
+    receiver.refuse("m1", "no such recipient", permanent=True)
+    receiver.refuse("m2", "busy, later", permanent=False)
+    d = dispatcher(outbox, channels, clock, base_delay=1.0)
+    await drain(d)
+    # m1 moved on to its next channel at once; m2 waits for a retry on the same one.
+    assert sorted(receiver.by_key) == ["m0", "m1", "m3", "m4"]
+    assert receiver.bodies["m1"]["channel"] == "sms"
+    waiting = await outbox.get("m2")
+    assert waiting is not None and waiting.status is Status.pending and waiting.attempts == 1
+    assert d.breakers["hook"].allows()  # one refused message is not a sick provider
+
+    await outbox.enqueue([message(i) for i in range(10, 14)], NOW)
+    receiver.fail_next(1, 503, retry_after=5)
+    clock.advance(2)
+    await drain(d)
+    for i in range(10, 14):  # the whole request was refused: all wait for Retry-After
+        later = await outbox.get(f"m{i}")
+        assert later is not None and later.status is Status.pending and later.attempts == 1
+    clock.advance(10)
+    await drain(d)
+    assert len(receiver.by_key) == 9 and max(receiver.by_key.values()) == 1
+
+
+async def test_the_stop_list_holds_in_bulk(
+    store: Store, outbox: Outbox, receiver: Receiver, client: httpx.AsyncClient
+) -> None:
+    clock = FixedClock(NOW)
+    await store.set_stop("c3", "hook", True, NOW)
+    await outbox.enqueue([message(i) for i in range(5)], NOW)
+    channels = {"hook": bulk_channel("hook", receiver, client)}
+    await drain(dispatcher(outbox, channels, clock, store=store))
+    assert sorted(receiver.by_key) == ["m0", "m1", "m2", "m4"]
+    held = await outbox.get("m3")
+    assert held is not None and held.status is Status.suppressed
+
+
+async def test_a_bulk_request_never_takes_more_than_the_bucket_holds() -> None:
+    bucket = TokenBucket(100, burst=10)
+    await bucket.acquire(10)
+    with pytest.raises(ValueError, match="cannot take 11 tokens"):
+        await bucket.acquire(11)
