@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from core.customers import Token
+from core.customers import Channel, Token
 
 
 class Severity(StrEnum):
@@ -69,13 +69,32 @@ class Scope(BaseModel):
         )
 
 
+class ChannelNotice(BaseModel):
+    """What one channel says instead: a text of its own (an SMS shorter than an email), or
+    the name of a template the provider has approved (WhatsApp style), filled with
+    `title` and `eta`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str | None = Field(None, min_length=1, max_length=1000)
+    template: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]{1,128}$")
+
+    @model_validator(mode="after")
+    def _something(self) -> ChannelNotice:
+        if self.text is None and self.template is None:
+            raise ValueError("give a text, a template name, or both")
+        return self
+
+
 class NoticeText(BaseModel):
-    """What to say, per locale; Jinja2 (sandboxed) with `title`, `eta`, `region`."""
+    """What to say, per locale, and per channel where one channel differs; Jinja2
+    (sandboxed) with `title` and `eta`."""
 
     model_config = ConfigDict(extra="forbid")
 
     ru: str = Field(min_length=1, max_length=1000)
     en: str | None = Field(None, max_length=1000)
+    channels: dict[Channel, ChannelNotice] = Field(default_factory=dict)
 
 
 class IncidentIn(BaseModel):

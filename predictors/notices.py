@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from core.customers import Channel
+from core.incidents import NoticeText
 from predictors.templates import render
+
+_CHANNELS = frozenset(c.value for c in Channel)
 
 BUILT_IN = {
     "start": {
@@ -46,8 +49,22 @@ def notice_text(
     locale: str,
     title: str,
     eta: str | None,
-    overrides: Mapping[str, Mapping[str, str | None]] | None = None,
+    custom: NoticeText | None = None,
+    channel: str | None = None,
 ) -> str:
-    custom = (overrides or {}).get(kind, {})
-    source = custom.get(locale) or custom.get("ru") or BUILT_IN[kind].get(locale)
-    return render(source or BUILT_IN[kind]["ru"], {"title": title, "eta": eta})
+    """The notice in the customer's language; a channel's own text wins when given."""
+    values: dict[str, object] = {"title": title, "eta": eta}
+    if custom is not None:
+        own = custom.channels.get(Channel(channel)) if channel in _CHANNELS else None
+        if own is not None and own.text is not None:
+            return render(own.text, values)
+        return render(custom.en if locale == "en" and custom.en else custom.ru, values)
+    return render(BUILT_IN[kind].get(locale) or BUILT_IN[kind]["ru"], values)
+
+
+def notice_template(custom: NoticeText | None, channel: str) -> str | None:
+    """The approved template a channel must send instead of free text, if any."""
+    if custom is None or channel not in _CHANNELS:
+        return None
+    own = custom.channels.get(Channel(channel))
+    return own.template if own is not None else None

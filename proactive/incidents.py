@@ -21,7 +21,7 @@ from core.customers import Customer
 from core.errors import Conflict, NotFound
 from core.incidents import Incident, IncidentIn, IncidentPatch, Severity
 from core.messages import Message, Route
-from predictors.notices import format_eta, notice_text
+from predictors.notices import format_eta, notice_template, notice_text
 from predictors.policy import PolicyConfig, choose_channels, local_zone, not_before
 
 log = logging.getLogger("forecall.incidents")
@@ -151,9 +151,7 @@ class Incidents:
         now = self.clock.now()
         critical = incident.severity is Severity.critical
         eta = incident.eta.timestamp() if incident.eta else None
-        overrides: dict[str, dict[str, str | None]] = {
-            k: v.model_dump() for k, v in incident.messages.items()
-        }
+        custom = next((text for k, text in incident.messages.items() if k == kind), None)
         tag = "start" if kind == "start" else f"{kind}{incident.update}"
         messages = []
         for customer_id, record, stopped in zip(customer_ids, records, stops, strict=True):
@@ -167,20 +165,24 @@ class Incidents:
                 result.excluded[reason] += 1
                 continue
             zone = local_zone(customer, self.policy)
-            text = notice_text(
-                kind,
-                customer.locale,
-                incident.title,
-                format_eta(eta, zone, now, customer.locale),
-                overrides,
-            )
+            local_eta = format_eta(eta, zone, now, customer.locale)
+            routes = [
+                Route(
+                    channel,
+                    address,
+                    notice_text(kind, customer.locale, incident.title, local_eta, custom, channel),
+                    template=notice_template(custom, channel),
+                    params={"title": incident.title, "eta": local_eta or ""},
+                )
+                for channel, address in choice.routes
+            ]
             messages.append(
                 Message(
                     id=f"inc:{incident.id}:{tag}:{customer_id}",
                     customer_id=customer_id,
                     group=group(incident.id),
                     category="service",
-                    routes=[Route(channel, address, text) for channel, address in choice.routes],
+                    routes=routes,
                     due_at=not_before(now, zone, "service", critical, self.policy),
                     created_at=now,
                     critical=critical,

@@ -130,3 +130,45 @@ async def test_eta_change_scope_growth_and_resolution(store: Store, outbox: Outb
     assert set(closing) == {"inc:I-1:resolved1:a", "inc:I-1:resolved1:b"}
     counts = await outbox.counts(group("I-1"))
     assert counts.get("sent") == 1
+
+
+async def test_each_channel_may_say_it_its_own_way(store: Store, outbox: Outbox) -> None:
+    clock = FixedClock(NOON)
+    await add(
+        store,
+        "a",
+        "+79161110001",
+        channel_preferences=["whatsapp", "sms"],
+        identities=[
+            {"kind": "phone", "value": "+79161110001"},
+            {"kind": "whatsapp", "value": "79161110001"},
+        ],
+    )
+    await add(store, "e", "+79161110002", locale="en")
+    custom = {
+        "start": {
+            "ru": "{{ title }}: чиним до {{ eta }}.",
+            "en": "{{ title }}: fixing it by {{ eta }}.",
+            "channels": {
+                "sms": {"text": "Авария, до {{ eta }}"},
+                "whatsapp": {"template": "outage_notice_v2"},
+            },
+        }
+    }
+    incidents = Incidents(store, outbox, clock, {"sms", "whatsapp"})
+    await incidents.declare(declared(messages=custom))
+    told = await messages(outbox, clock.now())
+    whatsapp, sms = told["inc:I-1:start:a"].routes
+    assert (sms.channel, sms.text, sms.template) == ("sms", "Авария, до 18:00", None)
+    assert (whatsapp.channel, whatsapp.template) == ("whatsapp", "outage_notice_v2")
+    assert whatsapp.params == {"title": "Нет интернета в Москве", "eta": "18:00"}
+    assert whatsapp.text == "Нет интернета в Москве: чиним до 18:00."
+    # The English speaker's SMS follows the channel's own (Russian) text: it was asked for.
+    assert told["inc:I-1:start:e"].routes[0].text == "Авария, до 18:00"
+
+
+def test_a_channel_notice_needs_a_text_or_a_template() -> None:
+    with pytest.raises(ValueError, match="text, a template name"):
+        declared(messages={"start": {"ru": "x", "channels": {"sms": {}}}})
+    with pytest.raises(ValueError, match="channels"):
+        declared(messages={"start": {"ru": "x", "channels": {"pager": {"text": "x"}}}})
