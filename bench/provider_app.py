@@ -16,6 +16,8 @@ from typing import Any
 
 import orjson
 
+from bench.servers import read_body
+
 _first_seen: dict[str, float] = {}
 _requests = 0
 
@@ -35,12 +37,7 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     global _requests
     if scope["type"] != "http":
         return
-    body = b""
-    while True:
-        message = await receive()
-        body += message.get("body", b"")
-        if not message.get("more_body"):
-            break
+    body = await read_body(receive)
     path = scope["path"]
     if path == "/hook":
         _requests += 1

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 import uvicorn
 
-from bench.servers import free_port
+from bench.servers import free_port, read_body
 from connectors.channels.webhook import verify_signature
 
 SECRET = "receiver-secret-0123456789"
@@ -64,12 +64,7 @@ class Receiver:
         return len(self.by_key)
 
     async def app(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         headers = {k.decode(): v.decode() for k, v in scope["headers"]}
         if self.delay:
             await asyncio.sleep(self.delay)
