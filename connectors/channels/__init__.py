@@ -1,8 +1,14 @@
-"""Channel connectors, chosen by the `kind` in each channel's settings."""
+"""Channel connectors, chosen by the `kind` in each channel's settings.
+
+A connector is configured, not coded: each kind names the module and the classes that
+implement it; its settings are validated by its pydantic model at start-up, and the
+first error names the setting (`channels.sms.login: Field required`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from importlib import import_module
 from typing import Any
 
 import httpx
@@ -10,19 +16,35 @@ from pydantic import ValidationError
 
 from connectors.channels.base import Channel
 
+# kind -> (module, channel class, settings model). Imported lazily: a deployment with
+# only Telegram configured never imports the SMTP client.
+KINDS: dict[str, tuple[str, str, str]] = {
+    "webhook": ("connectors.channels.webhook", "WebhookChannel", "WebhookConfig"),
+    "telegram": ("connectors.channels.telegram", "TelegramChannel", "TelegramConfig"),
+    "http_sms": ("connectors.channels.sms", "HttpSmsChannel", "HttpSmsConfig"),
+    "smsc": ("connectors.channels.smsc", "SmscChannel", "SmscConfig"),
+    "smtp": ("connectors.channels.email", "EmailChannel", "EmailConfig"),
+    "whatsapp": ("connectors.channels.whatsapp", "WhatsAppChannel", "WhatsAppConfig"),
+    "viber": ("connectors.channels.viber", "ViberChannel", "ViberConfig"),
+    "fcm": ("connectors.channels.fcm", "FcmChannel", "FcmConfig"),
+}
+
 
 def open_channel(name: str, config: Mapping[str, Any], client: httpx.AsyncClient) -> Channel:
     kind = config.get("kind")
+    if not isinstance(kind, str) or kind not in KINDS:
+        known = ", ".join(sorted(KINDS))
+        raise ValueError(f"{name}.kind: unknown channel kind {kind!r}; kinds: {known}")
+    module_name, channel_class, config_class = KINDS[kind]
+    module = import_module(module_name)
     try:
-        if kind == "webhook":
-            from connectors.channels.webhook import WebhookChannel, WebhookConfig
-
-            return WebhookChannel(name, WebhookConfig.model_validate(dict(config)), client)
+        settings = getattr(module, config_class).model_validate(dict(config))
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise ValueError(f"{name}.{where}: {first['msg']}") from None
-    raise ValueError(f"{name}.kind: unknown channel kind {kind!r}; kinds: webhook")
+    channel: Channel = getattr(module, channel_class)(name, settings, client)
+    return channel
 
 
-__all__ = ["Channel", "open_channel"]
+__all__ = ["KINDS", "Channel", "open_channel"]
