@@ -19,6 +19,10 @@ def main(argv: list[str] | None = None) -> int:
         from models.train.cli import main as train_main
 
         return train_main(argv[1:])
+    if argv[:1] == ["check"]:
+        from predictors.lint import main as check_main
+
+        return check_main(argv[1:])
     parser = argparse.ArgumentParser(prog="forecall", description=__doc__)
     parser.add_argument("--config", help="YAML settings file (same as FORECALL_CONFIG)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -41,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
 
     sub.add_parser("worker", help="run a dispatcher worker (delivers the outbox)")
     sub.add_parser("train", help="train a model (forecall train --help)")
+    sub.add_parser("check", help="lint scenario and action files (forecall check FILE...)")
 
     args = parser.parse_args(argv)
     if args.config:

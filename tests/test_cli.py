@@ -115,3 +115,21 @@ def test_forecall_train_from_the_console(tmp_path: Path) -> None:
         timeout=120,
     )
     assert bad.returncode == 2 and "gone" in bad.stderr
+
+
+def test_forecall_check_lints_a_catalogue_from_the_console(tmp_path: Path) -> None:
+    builtin = ROOT / "predictors" / "builtin" / "actions.yaml"
+    clean = subprocess.run(
+        [FORECALL, "check", str(builtin)], capture_output=True, text=True, timeout=60
+    )
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "0 error(s)" in clean.stderr
+    broken = tmp_path / "actions.yaml"
+    broken.write_text(
+        builtin.read_text(encoding="utf-8").replace("when:", "wehn:", 1), encoding="utf-8"
+    )
+    found = subprocess.run(
+        [FORECALL, "check", str(broken)], capture_output=True, text=True, timeout=60
+    )
+    assert found.returncode == 1
+    assert f"{broken}:" in found.stdout and "error" in found.stdout
