@@ -129,7 +129,7 @@ def summary(found: Facts) -> dict[str, Any]:
         "id": found.customer_id,
         "known": found.customer_id is not None,
         "first_name": name[0] if name and record.get("segment") != "b2b" else None,
-        "segment": record.get("segment"),
+        "segment": record.get("segment", "b2c"),  # defaults are not stored
         "locale": record.get("locale", "ru"),
         "region": record.get("region"),
         "local_time": datetime.fromtimestamp(found.now, zone).strftime("%H:%M"),
@@ -210,7 +210,7 @@ def context(found: Facts) -> Context:
         found.row,
         channel=found.channel,
         known=found.customer_id is not None,
-        segment=record.get("segment", ""),
+        segment=record.get("segment", "b2c"),
         locale=locale,
         reason=reason,
         reason_confidence=confidence,

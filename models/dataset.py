@@ -133,7 +133,7 @@ def _as_of_start(record: dict[str, Any], changes: list[int], table: Any) -> dict
         elif product not in held:
             held.append(product)
     return {
-        "segment": record.get("segment"),
+        "segment": record.get("segment", "b2c"),  # defaults are not stored
         "monthly_revenue": record.get("monthly_revenue"),
         "services": record.get("services", ()),
         "products": held,
