@@ -47,6 +47,7 @@ async def declare(
 ) -> OrjsonResponse:
     """Declare an incident and notify the affected; the same declaration again is a no-op."""
     incident, created = await state.incidents.declare(body)
+    await state.open_incidents.refresh()  # this process's IVR answers know at once
     return json_response(await _view(state, incident), 201 if created else 200)
 
 
@@ -72,10 +73,14 @@ async def change(
     incident_id: str, body: IncidentPatch, state: StateDep, _: IncidentsKey
 ) -> OrjsonResponse:
     """Move the ETA (affected customers get an update) or widen the scope (newcomers are told)."""
-    return json_response(await _view(state, await state.incidents.change(incident_id, body)))
+    incident = await state.incidents.change(incident_id, body)
+    await state.open_incidents.refresh()
+    return json_response(await _view(state, incident))
 
 
 @router.post("/{incident_id}/resolve", response_class=OrjsonResponse)
 async def resolve(incident_id: str, state: StateDep, _: IncidentsKey) -> OrjsonResponse:
     """Close the incident: those told of it get a closing notice."""
-    return json_response(await _view(state, await state.incidents.resolve(incident_id)))
+    incident = await state.incidents.resolve(incident_id)
+    await state.open_incidents.refresh()
+    return json_response(await _view(state, incident))
