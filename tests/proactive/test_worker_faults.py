@@ -5,7 +5,6 @@ provider, deduplicating by our idempotency key, accepts each exactly once."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -14,13 +13,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 import yaml
 
 from bench.servers import free_port
 from connectors.outbox import open_outbox
 from core.messages import Message, Route
 from tests.fakes.receiver import SECRET, Receiver
+from tests.fakes.redis_server import start_redis, wait_for
 
 WORKER = [sys.executable, "-c", "from api.cli import main; raise SystemExit(main(['worker']))"]
 N = 300
@@ -79,17 +78,6 @@ def start_worker(tmp_path: Path, store_url: str, receiver: Receiver) -> subproce
         log.close()
 
 
-def wait_for(check: object, what: str, seconds: float = 60.0) -> None:
-    """Poll; the limit only catches a hang."""
-    assert callable(check)
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def stop(worker: subprocess.Popen[bytes]) -> int:
     if worker.poll() is None:
         worker.send_signal(signal.SIGTERM)
@@ -141,31 +129,6 @@ async def test_a_killed_worker_loses_nothing(
     # At most the claims in flight at the kill went out twice.
     assert receiver.requests - N <= 8 + 20, receiver.requests
     assert await sent(redis_url) == N
-
-
-def start_redis(port: int, data: Path) -> subprocess.Popen[bytes]:
-    server = shutil.which("redis-server")
-    if server is None:
-        pytest.fail("redis-server is needed for the restart test (apt-get install redis-server)")
-    process = subprocess.Popen(
-        [server, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data), "--save", ""]
-        + ["--appendonly", "yes", "--appendfsync", "always", "--logfile", str(data / "log")],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    client = redis.Redis(port=port, socket_connect_timeout=0.2)
-
-    def answers() -> bool:
-        try:
-            return bool(client.ping())
-        except redis.RedisError:
-            return False
-
-    try:
-        wait_for(answers, "redis-server to start", 10)
-    finally:
-        client.close()
-    return process
 
 
 async def test_redis_killed_and_restarted_from_its_log_loses_nothing(
