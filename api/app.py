@@ -15,7 +15,7 @@ from api import errors
 from api.auth import KeyRing
 from api.metrics import REQUEST_SECONDS
 from api.routes import channels as channel_routes
-from api.routes import customers, events, health, inbound, incidents, keys
+from api.routes import customers, events, health, inbound, incidents, keys, voice
 from api.state import AppState
 from connectors.outbox import open_outbox
 from connectors.store import Store, open_store
@@ -150,6 +150,7 @@ def create_app(
         incidents.router,
         inbound.router,
         channel_routes.router,
+        voice.router,
     )
     for router in routers:
         app.include_router(router)

@@ -1,10 +1,15 @@
-"""API keys on requests: `Authorization: Bearer <key>` or `X-API-Key: <key>`.
+"""API keys on requests: `Authorization: Bearer <key>`, `X-API-Key: <key>`, or HTTP
+Basic with the key as the password (VoiceXML browsers that can set no header take
+`https://ivr:<key>@host/` URLs).
 
 Looked-up keys are cached for a short time so that the IVR's hot path does not pay a
 store round trip for authentication; a revoked key stops working within `CACHE_SECONDS`.
 """
 
 from __future__ import annotations
+
+import base64
+import binascii
 
 from connectors.store import Store
 from core.apikeys import ApiKey, hash_key
@@ -41,9 +46,22 @@ class KeyRing:
     async def authorize(self, header: str | None, scope: str) -> ApiKey:
         if not header:
             raise Unauthorized("an API key is required (Authorization: Bearer <key>)")
-        key = await self.lookup(header.removeprefix("Bearer ").strip())
+        key = await self.lookup(_secret(header))
         if key is None:
             raise Unauthorized("unknown or revoked API key")
         if not key.allows(scope):
             raise Forbidden(f"this key lacks the {scope!r} scope")
         return key
+
+
+def _secret(header: str) -> str:
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() == "basic" and value:
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return ""
+        return decoded.partition(":")[2]
+    if scheme.lower() == "bearer" and value:
+        return value.strip()
+    return header.strip()

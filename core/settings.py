@@ -60,6 +60,29 @@ class ChannelSettings(BaseModel):
         return self.model_dump(exclude={"rate_per_second", "burst"}, exclude_none=True)
 
 
+class IvrSettings(BaseModel):
+    """How the VoiceXML and TwiML answers hand a call over."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    transfer: dict[str, str] = Field(
+        default_factory=dict,
+        description="queue or skill -> tel:/sip: URI: VXML <transfer>, Twilio <Dial>",
+    )
+    twilio_workflow_sid: str | None = Field(
+        None, pattern=r"^WW[0-9a-f]{32}$", description="TaskRouter workflow for <Enqueue>"
+    )
+    twilio_voice: str | None = Field(None, max_length=64, description="<Say voice=...>")
+
+    @field_validator("transfer")
+    @classmethod
+    def _uris(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, uri in value.items():
+            if not uri.startswith(("tel:", "sip:", "sips:")) or " " in uri:
+                raise ValueError(f"{name}: {uri!r} is not a tel:, sip: or sips: URI")
+        return value
+
+
 class DispatcherSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -94,6 +117,7 @@ class Settings(BaseSettings):
     public_base_url: str | None = Field(
         None, description="the URL Twilio calls us at, when a proxy rewrites it"
     )
+    ivr: IvrSettings = Field(default_factory=IvrSettings)
     channels: dict[str, ChannelSettings] = Field(default_factory=dict)
     dispatcher: DispatcherSettings = Field(default_factory=DispatcherSettings)
     demo: bool = False
