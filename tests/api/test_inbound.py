@@ -163,6 +163,11 @@ async def test_outcome_updates_the_profile_and_keeps_a_labelled_example(
     rows = examples.text.splitlines()
     assert rows[0].split(",")[:1] and any("order_delayed" in row for row in rows[1:])
     assert any("где мой заказ" in row for row in rows[1:])
+    metrics = (await client.get("/metrics")).text
+    assert 'forecall_reason_outcomes_total{actionable="true",correct="true"}' in metrics
+    assert 'forecall_reason_confusion_total{actual="order_delayed",predicted="order_delayed"}' in (
+        metrics
+    )
     missing = await client.post("/v1/inbound/nope/outcome", json=outcome)
     assert missing.status_code == 404
     bad = await client.post("/v1/inbound/call-7/outcome", json={"resolved": True})
