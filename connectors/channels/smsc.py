@@ -10,8 +10,9 @@ id=<client id>, fmt=3 (JSON) and charset=utf-8. The answer is {"id": ..., "cnt":
     8 the number cannot be reached                          -> permanent
     3 not enough money      -> retried after 5 min (a top-up fixes it; dead letters revive)
     4 IP temporarily blocked after frequent errors         -> retried after 1 min
-    9 the same send request again within a minute (or too many at once)
-                            -> retried after 1 min, when SMSC's duplicate window is over
+    9 the same send request again within a minute -> accepted: SMSC already has it (our
+                            first try got through and its answer was lost), and sending
+                            it again after the window would reach the phone twice
 
 `id` is ours: SMSC echoes it in status callbacks and is asked to dedupe by it. It takes up
 to 40 of [A-Za-z0-9._-]; other message ids are sent as a stable hash ("fc-" + sha256).
@@ -33,7 +34,7 @@ from typing import Any, Literal
 import httpx
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from connectors.channels.base import CallbackEvent, CallbackRejected, OutboundMessage
+from connectors.channels.base import CallbackEvent, CallbackRejected, OutboundMessage, SendResult
 from connectors.channels.errors import redact
 from connectors.channels.sms import (
     HttpSmsChannel,
@@ -42,9 +43,11 @@ from connectors.channels.sms import (
     SmsReplyPaths,
     callback_items,
 )
+from core.errors import ProviderError
 
 PERMANENT_CODES = ["1", "2", "5", "6", "7", "8"]
-RETRY_AFTER = {"3": 300.0, "4": 60.0, "9": 60.0}
+RETRY_AFTER = {"3": 300.0, "4": 60.0}
+DUPLICATE = "9"
 HASH_PREFIX = "fc-"
 _PLAIN_ID = re.compile(r"^[A-Za-z0-9._-]{1,40}$")
 
@@ -123,6 +126,14 @@ class SmscChannel(HttpSmsChannel):
 
     def client_id(self, message: OutboundMessage) -> str:
         return smsc_id(message.id)
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        try:
+            return await super().send(message)
+        except ProviderError as exc:
+            if exc.provider_code == DUPLICATE:
+                return SendResult(self.client_id(message))
+            raise
 
     def parse_callback(self, headers: Mapping[str, str], body: bytes) -> list[CallbackEvent]:
         if not self._callback_secret:

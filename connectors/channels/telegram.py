@@ -20,12 +20,13 @@ back in `X-Telegram-Bot-Api-Secret-Token`, and a `message` with text becomes a r
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
 import httpx
 import orjson
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from connectors.channels.base import CallbackEvent, CallbackRejected, OutboundMessage, SendResult
 from connectors.channels.errors import (
@@ -42,6 +43,7 @@ log = logging.getLogger("forecall.channels.telegram")
 MAX_TEXT = 4096  # Bot API limit for sendMessage text, in characters after entity parsing
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 _JSON = {"Content-Type": "application/json"}
+_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 
 class TelegramConfig(BaseModel):
@@ -51,10 +53,17 @@ class TelegramConfig(BaseModel):
     token: SecretStr = Field(min_length=1)
     base_url: AnyHttpUrl = AnyHttpUrl("https://api.telegram.org")
     # The secret_token given to setWebhook: 1-256 of A-Z, a-z, 0-9, _ and -.
-    webhook_secret: SecretStr | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,256}$")
+    webhook_secret: SecretStr | None = None
     parse_mode: Literal["HTML", "MarkdownV2"] | None = None
     disable_notification: bool = False
     timeout: float = Field(10.0, gt=0, le=120)
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_alphabet(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _SECRET.match(value.get_secret_value()):
+            raise ValueError("1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
 
 
 class TelegramChannel:

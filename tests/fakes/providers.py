@@ -1,0 +1,193 @@
+"""Local servers that speak providers' documented HTTP APIs, their error replies included.
+
+Each runs for real on 127.0.0.1 (uvicorn in a thread), records what it was sent, and
+answers like the provider: the Telegram Bot API's sendMessage, a generic SMS gateway, and
+SMSC.ru's send.php. `fail_next(...)` queues the provider's documented refusals.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+import uvicorn
+
+from bench.servers import free_port, read_body
+
+Reply = tuple[int, dict[str, str], bytes]
+
+
+class FakeHttp:
+    """The server; subclasses answer in `handle`."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.requests: list[dict[str, Any]] = []
+        self._failures: list[Reply] = []
+        self._lock = threading.Lock()
+        config = uvicorn.Config(
+            self.app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="error",
+            lifespan="off",
+            interface="asgi3",
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def fail_next(
+        self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
+        with self._lock:
+            self._failures.append((status, headers or {}, orjson.dumps(body)))
+
+    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
+        raise NotImplementedError
+
+    async def app(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        body = await read_body(receive)
+        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        with self._lock:
+            failure = self._failures.pop(0) if self._failures else None
+            if failure is None:
+                status, extra, reply = self.handle(scope["method"], scope["path"], headers, body)
+            else:
+                status, extra, reply = failure
+                self.requests.append({"path": scope["path"], "refused": status})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    *((k.encode(), v.encode()) for k, v in extra.items()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": reply})
+
+    def __enter__(self) -> Any:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def _form(headers: dict[str, str], body: bytes) -> dict[str, str]:
+    if "json" in headers.get("content-type", ""):
+        data: dict[str, Any] = orjson.loads(body)
+        return {k: str(v) for k, v in data.items()}
+    return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+
+
+class FakeTelegram(FakeHttp):
+    """POST /bot<token>/sendMessage as in https://core.telegram.org/bots/api#sendmessage."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+        self.sent: list[dict[str, Any]] = []
+        self.blocked: set[str] = set()  # chats whose user blocked the bot
+
+    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
+        if path != f"/bot{self.token}/sendMessage":
+            return (
+                401,
+                {},
+                orjson.dumps({"ok": False, "error_code": 401, "description": "Unauthorized"}),
+            )
+        payload = orjson.loads(body)
+        self.requests.append({"path": path, **payload})
+        chat = str(payload.get("chat_id", ""))
+        if chat in self.blocked:
+            return (
+                403,
+                {},
+                orjson.dumps(
+                    {
+                        "ok": False,
+                        "error_code": 403,
+                        "description": "Forbidden: bot was blocked by the user",
+                    }
+                ),
+            )
+        if not chat.lstrip("-").isdigit():
+            return (
+                400,
+                {},
+                orjson.dumps(
+                    {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"}
+                ),
+            )
+        self.sent.append(payload)
+        result = {
+            "message_id": len(self.sent),
+            "date": int(time.time()),
+            "chat": {"id": int(chat), "type": "private"},
+            "text": payload["text"],
+        }
+        return 200, {}, orjson.dumps({"ok": True, "result": result})
+
+
+class FakeSmsGateway(FakeHttp):
+    """A generic gateway: form POST phone/text/sender/client_id, JSON answer
+    {"id": ...} or {"error_code": ..., "error": ...}; it dedupes by client_id."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: dict[str, dict[str, str]] = {}
+        self.invalid: set[str] = set()
+
+    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
+        form = _form(headers, body)
+        self.requests.append({"path": path, **form})
+        if headers.get("authorization") != "Bearer gateway-key":
+            return 401, {}, orjson.dumps({"error_code": "auth", "error": "bad key"})
+        if form.get("phone") in self.invalid:
+            return 400, {}, orjson.dumps({"error_code": "invalid_number", "error": "bad phone"})
+        key = form.get("client_id", "")
+        self.sent.setdefault(key, form)
+        return 200, {}, orjson.dumps({"id": f"gw-{key}", "status": "queued"})
+
+
+class FakeSmsc(FakeHttp):
+    """SMSC.ru's POST /sys/send.php (https://smsc.ru/api/http/send/) with fmt=3."""
+
+    def __init__(self, login: str, password: str) -> None:
+        super().__init__()
+        self.login, self.password = login, password
+        self.sent: dict[str, dict[str, str]] = {}
+        self.balance_empty = False
+
+    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
+        form = _form(headers, body)
+        self.requests.append({"path": path, **form})
+
+        def error(code: int, text: str) -> Reply:
+            # SMSC answers errors with HTTP 200 and the code in the body.
+            return 200, {}, orjson.dumps({"error": text, "error_code": code})
+
+        if path != "/sys/send.php" or form.get("fmt") != "3":
+            return error(1, "parameters error")
+        if (form.get("login"), form.get("psw")) != (self.login, self.password):
+            return error(2, "authorise error")
+        if self.balance_empty:
+            return error(3, "no money")
+        phone = form.get("phones", "")
+        if not phone.lstrip("+").isdigit() or len(phone.lstrip("+")) < 11:
+            return error(7, "invalid phone")
+        key = form.get("id", "")
+        if key in self.sent:
+            return error(9, "duplicate request, wait a minute")
+        self.sent[key] = form
+        return 200, {}, orjson.dumps({"id": key, "cnt": 1})
