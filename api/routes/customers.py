@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from api.deps import DeskKey, IngestKey, StateDep
 from api.responses import OrjsonResponse, json_response
 from core import directory
-from core.customers import Customer, CustomerIn
+from core.customers import Channel, Customer, CustomerIn
 from core.errors import InvalidInput, NotFound
 from core.identity import IdentityKind
 from predictors import attributes, profile_codec
@@ -34,6 +34,34 @@ async def put_customer(
 async def get_customer(customer_id: str, state: StateDep, _: DeskKey) -> Customer:
     """The stored customer record."""
     return await directory.get_customer(state.store, customer_id)
+
+
+@router.get("/customers/{customer_id}/stops", response_class=OrjsonResponse)
+async def get_stops(customer_id: str, state: StateDep, _: DeskKey) -> OrjsonResponse:
+    """The channels the customer has stopped ("стоп" replies, opt-outs recorded here)."""
+    await directory.get_customer(state.store, customer_id)
+    stopped = sorted(await state.store.stops(customer_id))
+    return json_response({"customer_id": customer_id, "channels": stopped})
+
+
+@router.put("/customers/{customer_id}/stops/{channel}", response_class=OrjsonResponse)
+async def stop_channel(
+    customer_id: str, channel: Channel, state: StateDep, _: DeskKey
+) -> OrjsonResponse:
+    """Record an opt-out taken by an operator or another system: it holds at once."""
+    await directory.get_customer(state.store, customer_id)
+    await state.store.set_stop(customer_id, channel.value, True, state.clock.now())
+    return json_response({"customer_id": customer_id, "channel": channel.value, "stopped": True})
+
+
+@router.delete("/customers/{customer_id}/stops/{channel}", response_class=OrjsonResponse)
+async def resume_channel(
+    customer_id: str, channel: Channel, state: StateDep, _: DeskKey
+) -> OrjsonResponse:
+    """The customer asked to hear from us on this channel again."""
+    await directory.get_customer(state.store, customer_id)
+    await state.store.set_stop(customer_id, channel.value, False, state.clock.now())
+    return json_response({"customer_id": customer_id, "channel": channel.value, "stopped": False})
 
 
 @router.delete("/customers/{customer_id}", status_code=204)

@@ -1,0 +1,169 @@
+"""Real channels through the API: an outage notice reaches Telegram; the customer answers
+"СТОП"; the next notice falls back to SMS (SMSC.ru); SMSC's receipt marks it delivered;
+an email bounce is recorded. Every provider is a local server speaking its API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+
+from connectors.channels.smsc import callback_signature
+from connectors.channels.telegram import SECRET_HEADER
+from tests.api.test_incidents import incident, until
+from tests.fakes.providers import FakeSmsc, FakeTelegram
+from tests.fakes.smtp import FakeSmtp
+
+TOKEN = "123456:ABC-test-token"
+HOOK_SECRET = "tg-hook-secret"
+SMSC_PASSWORD = "smsc-password"
+EMAIL_SECRET = "email-callback-secret-0123"
+
+
+def settings(bot: FakeTelegram, smsc: FakeSmsc, smtp: FakeSmtp) -> dict[str, Any]:
+    return {
+        "telegram": {
+            "kind": "telegram",
+            "token": TOKEN,
+            "base_url": bot.url,
+            "webhook_secret": HOOK_SECRET,
+        },
+        "sms": {
+            "kind": "smsc",
+            "login": "forecall",
+            "password": SMSC_PASSWORD,
+            "base_url": smsc.url,
+        },
+        "email": {
+            "kind": "smtp",
+            "host": "127.0.0.1",
+            "port": smtp.port,
+            "security": "none",
+            "sender": "support@example.ru",
+            "callback_secret": EMAIL_SECRET,
+        },
+    }
+
+
+def customer(n: int, preferences: list[str]) -> dict[str, Any]:
+    return {
+        "identities": [
+            {"kind": "phone", "value": f"+7916111000{n}"},
+            {"kind": "telegram", "value": f"55100{n}"},
+            {"kind": "email", "value": f"client{n}@example.ru"},
+        ],
+        "region": "RU-MOW",
+        "services": ["internet"],
+        "time_zone": "Europe/Moscow",
+        "channel_preferences": preferences,
+    }
+
+
+def telegram_update(chat: str, text: str) -> bytes:
+    return orjson.dumps(
+        {
+            "update_id": 10,
+            "message": {
+                "message_id": 5,
+                "date": 1795000100,
+                "chat": {"id": int(chat), "type": "private"},
+                "text": text,
+            },
+        }
+    )
+
+
+async def test_stop_on_telegram_moves_the_next_notice_to_sms(
+    app_factory: Callable[..., Any],
+) -> None:
+    with (
+        FakeTelegram(TOKEN) as bot,
+        FakeSmsc("forecall", SMSC_PASSWORD) as smsc,
+        FakeSmtp() as smtp,
+    ):
+        async with app_factory(channels=settings(bot, smsc, smtp)) as client:
+            await client.put("/v1/customers/c1", json=customer(1, ["telegram", "sms"]))
+            assert (await client.post("/v1/incidents", json=incident())).status_code == 201
+            await until(lambda: len(bot.sent) == 1, "the Telegram notice")
+            assert bot.sent[0]["chat_id"] == "551001" and "Тверской" in bot.sent[0]["text"]
+
+            # A wrong secret is refused and changes nothing.
+            forged = await client.post(
+                "/v1/channels/telegram/callback",
+                content=telegram_update("551001", "СТОП"),
+                headers={SECRET_HEADER: "guess", "Authorization": ""},
+            )
+            assert forged.status_code == 401
+            assert (await client.get("/v1/customers/c1/stops")).json()["channels"] == []
+
+            stop = await client.post(
+                "/v1/channels/telegram/callback",
+                content=telegram_update("551001", "СТОП"),
+                headers={SECRET_HEADER: HOOK_SECRET, "Authorization": ""},
+            )
+            assert stop.status_code == 200 and stop.json()["stopped"] == 1
+            stops = (await client.get("/v1/customers/c1/stops")).json()
+            assert stops["channels"] == ["telegram"]
+
+            # The ETA moves: the update goes by SMS now, not Telegram.
+            moved = await client.patch("/v1/incidents/INC-7", json={"eta": "2026-11-18T18:00:00Z"})
+            assert moved.status_code == 200
+            await until(lambda: len(smsc.sent) == 1, "the SMS update")
+            assert len(bot.sent) == 1
+            [(smsc_id, sms)] = smsc.sent.items()
+            assert sms["phones"] == "+79161110001" and "21:00" in sms["mes"]
+
+            # SMSC's delivery receipt, hashed with the password, marks it delivered.
+            receipt = {"id": smsc_id, "phone": "79161110001", "status": "1", "time": "1795000200"}
+            receipt["md5"] = callback_signature(receipt, ["id", "phone", "status"], SMSC_PASSWORD)
+            delivered = await client.post(
+                "/v1/channels/sms/callback",
+                content=urlencode(receipt),
+                headers={"Content-Type": "application/x-www-form-urlencoded", "Authorization": ""},
+            )
+            assert delivered.status_code == 200 and delivered.json()["updated"] == 1
+            counts = (await client.get("/v1/incidents/INC-7")).json()["counts"]["by_status"]
+            assert counts.get("delivered") == 1 and counts.get("sent") == 1
+
+            # An operator takes the customer off the stop-list, and records an SMS opt-out.
+            resumed = await client.delete("/v1/customers/c1/stops/telegram")
+            assert resumed.status_code == 200
+            assert (await client.put("/v1/customers/c1/stops/sms")).status_code == 200
+            stops = (await client.get("/v1/customers/c1/stops")).json()
+            assert stops["channels"] == ["sms"]
+            bad = await client.put("/v1/customers/c1/stops/pigeon")
+            assert bad.status_code == 422 and "channel" in bad.text
+            assert (await client.put("/v1/customers/nobody/stops/sms")).status_code == 404
+
+
+async def test_a_blocked_bot_falls_back_and_a_bounce_is_recorded(
+    app_factory: Callable[..., Any],
+) -> None:
+    with (
+        FakeTelegram(TOKEN) as bot,
+        FakeSmsc("forecall", SMSC_PASSWORD) as smsc,
+        FakeSmtp() as smtp,
+    ):
+        bot.blocked.add("551002")
+        async with app_factory(channels=settings(bot, smsc, smtp)) as client:
+            await client.put("/v1/customers/c2", json=customer(2, ["telegram", "email"]))
+            assert (await client.post("/v1/incidents", json=incident())).status_code == 201
+            await until(lambda: len(smtp.mail) == 1, "the email after Telegram refused")
+            assert bot.sent == [] and smsc.sent == {}
+            [mail] = smtp.mail
+            assert mail["To"] == "client2@example.ru" and "Тверской" in mail.get_content()
+            message_id = "inc:INC-7:start:c2"
+            shown = (await client.get(f"/v1/messages/{message_id}")).json()
+            assert shown["channel"] == "email" and shown["status"] == "sent"
+
+            bounce = [{"message_id": message_id, "status": "bounced", "permanent": True}]
+            reply = await client.post(
+                "/v1/channels/email/callback",
+                content=orjson.dumps(bounce),
+                headers={"X-Forecall-Token": EMAIL_SECRET, "Authorization": ""},
+            )
+            assert reply.status_code == 200 and reply.json()["updated"] == 1
+            shown = (await client.get(f"/v1/messages/{message_id}")).json()
+            assert shown["status"] == "failed"
