@@ -9,13 +9,24 @@ from contextlib import asynccontextmanager
 from time import perf_counter
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
 from api.auth import KeyRing
 from api.metrics import REQUEST_SECONDS
 from api.routes import channels as channel_routes
-from api.routes import customers, events, health, inbound, incidents, keys, voice
+from api.routes import (
+    console,
+    customers,
+    desk,
+    events,
+    health,
+    inbound,
+    incidents,
+    keys,
+    voice,
+)
 from api.state import AppState
 from connectors.outbox import open_outbox
 from connectors.store import Store, open_store
@@ -28,6 +39,7 @@ from predictors.actions import load_catalogue
 from predictors.registry import ModelRegistry
 from proactive.incident_cache import OpenIncidents
 from proactive.incidents import Incidents
+from proactive.live import open_hub
 from proactive.runtime import http_client, make_dispatcher, open_channels
 
 log = logging.getLogger("forecall.api")
@@ -111,8 +123,10 @@ def create_app(
             models=ModelRegistry(settings.model_dir),
             actions=load_catalogue(settings.scenario_file or BUILTIN_ACTIONS),
             open_incidents=OpenIncidents(opened),
+            live=open_hub(settings.store),
         )
         state: AppState = app.state.forecall
+        await state.live.start()
         stop = asyncio.Event()
         refresher = asyncio.create_task(state.open_incidents.run(stop), name="incidents")
         worker = None
@@ -123,6 +137,7 @@ def create_app(
             yield
         finally:
             stop.set()
+            await state.live.close()  # ends the desk's event streams
             await refresher
             if worker is not None:
                 await worker
@@ -151,9 +166,12 @@ def create_app(
         inbound.router,
         channel_routes.router,
         voice.router,
+        desk.router,
+        console.router,
     )
     for router in routers:
         app.include_router(router)
+    app.mount("/static", StaticFiles(directory=desk.STATIC), name="static")
     app.add_middleware(RequestMetrics)
     return app
 

@@ -19,6 +19,7 @@ from predictors.actions import Catalogue as ActionCatalogue
 from predictors.registry import ModelRegistry
 from proactive.incident_cache import OpenIncidents
 from proactive.incidents import Incidents
+from proactive.live import Hub, LocalHub
 
 log = logging.getLogger("forecall.api")
 
@@ -37,6 +38,7 @@ class AppState:
     actions: ActionCatalogue
     open_incidents: OpenIncidents
     checks: dict[str, str] = field(default_factory=dict)  # readiness: part -> problem
+    live: Hub = field(default_factory=LocalHub)  # desk cards, live (proactive/live.py)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     def background(self, work: Coroutine[Any, Any, None]) -> None:

@@ -20,7 +20,7 @@ from pydantic_settings import (
 from core.customers import TimeZoneName
 from core.events import EventSpec, FieldKind
 
-SCOPES = ("ingest", "ivr", "desk", "incidents", "admin")
+SCOPES = ("ingest", "ivr", "desk", "incidents", "manager", "admin")
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "default"
 
 

@@ -59,7 +59,7 @@ async def run(state: AppState, body: InboundIn) -> tuple[dict[str, Any], Decisio
             now=state.clock.now(),
         )
         decision = arbitrate(state.actions, inbound.context(found))
-        state.background(remember(state, found, decision))
+        state.background(remember(state, found, decision, body.context))
         return inbound.answer(found, json_format.render(decision)), decision
 
     def fallback(why: str) -> tuple[dict[str, Any], Decision]:
@@ -80,11 +80,20 @@ async def run(state: AppState, body: InboundIn) -> tuple[dict[str, Any], Decisio
     return await inbound.decide(work, budget, body.call_id, fallback)
 
 
-async def remember(state: AppState, found: inbound.Facts, decision: Decision) -> None:
+async def remember(
+    state: AppState,
+    found: inbound.Facts,
+    decision: Decision,
+    context: dict[str, str] | None = None,
+) -> None:
     """After answering: keep the call for the card and its outcome; count deflection."""
     await state.store.put_call(
         found.call_id, found.customer_id, inbound.call_record(found, decision.top.id)
     )
+    # The operator's card; published at once when `context` names the operator or queue.
+    from proactive import cards
+
+    await cards.keep(state.store, state.live, state.catalogue, found, decision, context or {})
     if found.customer_id and found.incidents:
         from proactive.deflection import count_contacts
 
