@@ -65,7 +65,11 @@ function renderAll() {
   renderModels();
 }
 
+/** replaceChildren, leaving out the parts that are not there (null). */
+function replace(node, ...parts) { node.replaceChildren(...parts.filter((p) => p !== null && p !== undefined)); }
+
 function failed(panel) {
+  if (panel === "approvals") $("approvals").querySelector(".bulk").hidden = Boolean(errors[panel]);
   if (!errors[panel]) return false;
   body(panel).replaceChildren(el("p", { class: "error" }, errors[panel]));
   return true;
@@ -152,7 +156,7 @@ function renderScenarios() {
     s.uplift ? intervalChart(`${t("sc.uplift")}: ${s.scenario}`, s.uplift.value, s.uplift.low, s.uplift.high) : null,
     snapshots.length > 1 ? el("p", {}, t("sc.history")) : null,
     snapshots.length > 1 ? lineChart(`${t("sc.history")}: ${s.scenario}`, snapshots.map(([time, rates]) => [time, rates[s.scenario] ?? null])) : null));
-  body("scenarios").replaceChildren(
+  replace(body("scenarios"),
     table([["sc.scenario"], ...cols.map((c) => [`sc.${c}`, 1]), ["sc.uplift", 1]], rows),
     el("div", { class: "grid" }, charts));
 }
@@ -161,7 +165,7 @@ function renderModels() {
   if (failed("models") || !data.models) return;
   const { cards, live } = data.models;
   const metric = (side) => Object.entries(side || {}).map(([k, v]) => `${k} ${Number(v).toFixed(3)}`).join(", ");
-  body("models").replaceChildren(
+  replace(body("models"),
     table([["mod.name"], ["mod.version"], ["mod.trained"], ["mod.running"], ["mod.test"]],
       cards.map((c) => el("tr", { dataset: { model: c.name } },
         el("th", { scope: "row" }, `${c.name} (${c.model_type})`), el("td", {}, c.version),
