@@ -27,7 +27,10 @@ def profile(customer_id: str) -> str:
     return f"{customer_tag(customer_id)}:p"
 
 
-IDENTITY_BUCKETS = 4096
+# Sized so that every bucket stays a listpack (under 128 entries) up to about 1.5M
+# customers at 2.5 identities each; beyond that, raise it with a migration that re-buckets
+# (`find_customer` looks only in the bucket this count names).
+IDENTITY_BUCKETS = 32768
 
 
 def identity_bucket(kind: str, value: str) -> tuple[str, str]:
@@ -50,16 +53,17 @@ def api_key_ids() -> str:
     return f"{PREFIX}keys"
 
 
-def index_term(term: str) -> str:
-    """SET, no TTL: ids of customers indexed under an audience term (`r:RU-MOW`,
-    `s:internet`, `n:MOW-N012`). One hash tag for all of them, so that intersections
-    run in one Cluster slot."""
-    return f"{PREFIX}{{idx}}:{term}"
+def index_meta() -> str:
+    """HASH, no TTL: audience term -> `level:split:count` of its linear-hashed buckets
+    (connectors.store.redis_index)."""
+    return f"{PREFIX}{{idx}}:meta"
 
 
-def index_scratch(token: str) -> str:
-    """SET, 60 s TTL: a union of index sets while one audience query runs."""
-    return f"{PREFIX}{{idx}}:tmp:{token}"
+def index_bucket_prefix(term: str) -> str:
+    """HASH per bucket, no TTL: `<prefix><n>` holds customer ids (empty values) indexed
+    under an audience term (`r:RU-MOW`, `s:internet`, `n:MOW-N012`). One hash tag for all
+    of them, so that a query runs in one Cluster slot."""
+    return f"{PREFIX}{{idx}}:{term}:"
 
 
 def stops(customer_id: str) -> str:

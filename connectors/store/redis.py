@@ -9,7 +9,6 @@ which also move identity and audience index entries, use WATCH/MULTI.
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Sequence
 
 import redis.asyncio as aioredis
@@ -26,6 +25,7 @@ from connectors.store.records import (
     unpack_record,
 )
 from connectors.store.redis_client import connect
+from connectors.store.redis_index import TermIndex
 from core.apikeys import ApiKey
 from core.errors import Conflict, StoreUnavailable
 
@@ -64,6 +64,7 @@ class RedisStore:
         self._r = client
         self._cas_many = client.register_script(_CAS_MANY)
         self._create_incident = client.register_script(_CREATE_INCIDENT)
+        self._index = TermIndex(client)
 
     @classmethod
     def from_url(cls, url: str, *, socket_timeout: float = 2.0) -> RedisStore:
@@ -106,9 +107,9 @@ class RedisStore:
                         for bucket, field in wanted:
                             pipe.hset(bucket, field, customer_id)
                         for term in old_terms - new_terms:
-                            pipe.srem(keys.index_term(term), customer_id)
+                            await self._index.remove(pipe, term, [customer_id])
                         for term in new_terms - old_terms:
-                            pipe.sadd(keys.index_term(term), customer_id)
+                            await self._index.add(pipe, term, [customer_id])
                         pipe.set(key, pack_record(record))
                         await pipe.execute()
                         return old is None
@@ -128,28 +129,10 @@ class RedisStore:
     async def audience(self, dimensions: Sequence[Sequence[str]]) -> set[str]:
         if not dimensions or any(not terms for terms in dimensions):
             return set()
-        token = secrets.token_hex(8)
-        scratch: list[str] = []
         try:
-            async with self._r.pipeline(transaction=False) as pipe:
-                operands = []
-                for i, terms in enumerate(dimensions):
-                    if len(terms) == 1:
-                        operands.append(keys.index_term(terms[0]))
-                        continue
-                    union = keys.index_scratch(f"{token}:{i}")
-                    scratch.append(union)
-                    pipe.sunionstore(union, [keys.index_term(t) for t in terms])
-                    pipe.expire(union, 60)
-                    operands.append(union)
-                pipe.sinter(operands)
-                if scratch:
-                    pipe.delete(*scratch)
-                replies = await pipe.execute()
+            return await self._index.query(dimensions)
         except RedisError as exc:
             raise StoreUnavailable(f"Redis audience query failed: {exc}") from exc
-        members = replies[2 * len(scratch)]
-        return {m.decode() if isinstance(m, bytes) else m for m in members}
 
     async def get_customers(self, customer_ids: Sequence[str]) -> list[bytes | None]:
         out: list[bytes | None] = []
@@ -199,7 +182,7 @@ class RedisStore:
                         for bucket, field in owned:
                             pipe.hdel(bucket, field)
                         for term in index_terms_of(record):
-                            pipe.srem(keys.index_term(term), customer_id)
+                            await self._index.remove(pipe, term, [customer_id])
                         await pipe.execute()
                         return existed
                     except WatchError:
