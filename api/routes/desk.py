@@ -57,7 +57,7 @@ async def logout(request: Request) -> Response:
 
 
 @router.get("/desk/api/events")
-async def events(request: Request, session: DeskSession, state: StateDep) -> StreamingResponse:
+async def events(session: DeskSession, state: StateDep) -> StreamingResponse:
     """Server-sent events: `hello` once subscribed, then a `card` per call routed here."""
     subscription = state.live.subscribe(cards.topics(session.operator_id, session.queues))
 
@@ -69,7 +69,8 @@ async def events(request: Request, session: DeskSession, state: StateDep) -> Str
             yield b"retry: 500\nevent: hello\ndata: " + hello + b"\n\n"
             while loop.time() < ends:
                 payload = await subscription.get(HEARTBEAT_SECONDS)
-                if subscription.closed or await request.is_disconnected():
+                # A page that leaves is noticed by the response, which cancels this stream.
+                if subscription.closed:
                     break
                 if payload is None:
                     yield b": keep-alive\n\n"
