@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from api.deps import DeskKey, IngestKey, StateDep
 from api.responses import OrjsonResponse, json_response
+from api.state import AppState
 from core import directory
 from core.customers import Channel, Customer, CustomerIn
 from core.errors import InvalidInput, NotFound
@@ -49,9 +50,7 @@ async def stop_channel(
     customer_id: str, channel: Channel, state: StateDep, _: DeskKey
 ) -> OrjsonResponse:
     """Record an opt-out taken by an operator or another system: it holds at once."""
-    await directory.get_customer(state.store, customer_id)
-    await state.store.set_stop(customer_id, channel.value, True, state.clock.now())
-    return json_response({"customer_id": customer_id, "channel": channel.value, "stopped": True})
+    return await _set_stop(state, customer_id, channel, True)
 
 
 @router.delete("/customers/{customer_id}/stops/{channel}", response_class=OrjsonResponse)
@@ -59,9 +58,15 @@ async def resume_channel(
     customer_id: str, channel: Channel, state: StateDep, _: DeskKey
 ) -> OrjsonResponse:
     """The customer asked to hear from us on this channel again."""
-    await directory.get_customer(state.store, customer_id)
-    await state.store.set_stop(customer_id, channel.value, False, state.clock.now())
-    return json_response({"customer_id": customer_id, "channel": channel.value, "stopped": False})
+    return await _set_stop(state, customer_id, channel, False)
+
+
+async def _set_stop(
+    state: AppState, customer_id: str, channel: Channel, stopped: bool
+) -> OrjsonResponse:
+    await directory.get_customer(state.store, customer_id)  # 404 for an unknown customer
+    await state.store.set_stop(customer_id, channel.value, stopped, state.clock.now())
+    return json_response({"customer_id": customer_id, "channel": channel.value, "stopped": stopped})
 
 
 @router.delete("/customers/{customer_id}", status_code=204)

@@ -13,32 +13,22 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
-import uvicorn
 
-from bench.servers import free_port, read_body
+from bench.servers import read_body
+from tests.fakes.server import LocalServer
 
 Reply = tuple[int, dict[str, str], bytes]
 
 
-class FakeHttp:
+class FakeHttp(LocalServer):
     """The server; subclasses answer in `handle`."""
 
     def __init__(self) -> None:
-        self.port = free_port()
+        super().__init__()
         self.url = f"http://127.0.0.1:{self.port}"
         self.requests: list[dict[str, Any]] = []
         self._failures: list[Reply] = []
         self._lock = threading.Lock()
-        config = uvicorn.Config(
-            self.app,
-            host="127.0.0.1",
-            port=self.port,
-            log_level="error",
-            lifespan="off",
-            interface="asgi3",
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def fail_next(
         self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
@@ -70,17 +60,6 @@ class FakeHttp:
             }
         )
         await send({"type": "http.response.body", "body": reply})
-
-    def __enter__(self) -> Any:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started and time.monotonic() < deadline:
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 def _form(headers: dict[str, str], body: bytes) -> dict[str, str]:

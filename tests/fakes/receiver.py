@@ -16,19 +16,19 @@ from collections import Counter
 from typing import Any
 
 import orjson
-import uvicorn
 
-from bench.servers import free_port, read_body
+from bench.servers import read_body
 from connectors.channels.webhook import verify_signature
+from tests.fakes.server import LocalServer
 
 SECRET = "receiver-secret-0123456789"
 
 
-class Receiver:
+class Receiver(LocalServer):
     def __init__(self, secret: str = SECRET, delay: float = 0.0) -> None:
         self.secret = secret
         self.delay = delay
-        self.port = free_port()
+        super().__init__()
         self.url = f"http://127.0.0.1:{self.port}/hook"
         self.requests = 0
         self.by_key: Counter[str] = Counter()
@@ -39,17 +39,6 @@ class Receiver:
         self._refusals: dict[str, tuple[str, bool]] = {}
         self.batch_url = f"http://127.0.0.1:{self.port}/batch"
         self._lock = threading.Lock()
-        config = uvicorn.Config(
-            self.app,
-            host="127.0.0.1",
-            port=self.port,
-            log_level="error",
-            access_log=False,
-            lifespan="off",
-            interface="asgi3",
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def fail_next(self, n: int, status: int, retry_after: float | None = None) -> None:
         with self._lock:
@@ -113,14 +102,3 @@ class Receiver:
             self.times.append(time.monotonic())
             results.append({"id": key, "provider_message_id": f"p-{key}"})
         return results
-
-    def __enter__(self) -> Receiver:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started and time.monotonic() < deadline:
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
