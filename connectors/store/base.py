@@ -107,6 +107,30 @@ class Store(Protocol):
         """Every labelled example (for `forecall` training exports)."""
         ...
 
+    async def bump_marks(self, customer_id: str, by: dict[str, float]) -> dict[str, float]:
+        """Add to the customer's named counters (contact-policy caps, exposures); the new
+        values. Erased with the customer."""
+        ...
+
+    async def set_marks(self, customer_id: str, values: dict[str, float | None]) -> None:
+        """Set the customer's named values; None deletes one."""
+        ...
+
+    async def marks(self, customer_id: str) -> dict[str, float]: ...
+
+    async def put_doc(
+        self, collection: str, doc_id: str, customer_id: str | None, record: bytes
+    ) -> None:
+        """Keep a small document (an approval waiting, an audit entry); a customer's are
+        erased with the customer."""
+        ...
+
+    async def get_doc(self, collection: str, doc_id: str) -> bytes | None: ...
+
+    async def docs(self, collection: str) -> list[bytes]:
+        """Every document of a collection, in the order of their ids."""
+        ...
+
     async def put_api_key(self, key: ApiKey) -> None: ...
 
     async def get_api_key(self, key_hash: str) -> ApiKey | None: ...

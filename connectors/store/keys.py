@@ -111,6 +111,21 @@ def examples(customer_id: str) -> str:
     return f"{customer_tag(customer_id)}:ex"
 
 
+def marks(customer_id: str) -> str:
+    """HASH, no TTL: the customer's named counters and values (policy caps, exposures)."""
+    return f"{customer_tag(customer_id)}:mk"
+
+
+def docs(collection: str) -> str:
+    """HASH, no TTL: document id -> record, for one collection (approvals, audit)."""
+    return f"{PREFIX}doc:{collection}"
+
+
+def customer_docs(customer_id: str) -> str:
+    """SET, no TTL: `collection/id` of the customer's documents, so erasure finds them."""
+    return f"{customer_tag(customer_id)}:docs"
+
+
 CALL_TTL = 7 * 86400
 
 

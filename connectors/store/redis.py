@@ -167,10 +167,19 @@ class RedisStore:
                         calls = [
                             _text(c) for c in await pipe.smembers(keys.customer_calls(customer_id))
                         ]
+                        docs = [
+                            str(_text(d))
+                            for d in await pipe.smembers(keys.customer_docs(customer_id))
+                        ]
                         pipe.multi()  # type: ignore[no-untyped-call]
+                        for doc in docs:
+                            collection, _, doc_id = doc.partition("/")
+                            pipe.hdel(keys.docs(collection), doc_id)
                         pipe.delete(
                             key,
                             profile,
+                            keys.marks(customer_id),
+                            keys.customer_docs(customer_id),
                             keys.stops(customer_id),
                             keys.examples(customer_id),
                             keys.customer_calls(customer_id),
@@ -356,6 +365,64 @@ class RedisStore:
         except RedisError as exc:
             raise StoreUnavailable(f"Redis read failed: {exc}") from exc
         return sorted(out)
+
+    async def bump_marks(self, customer_id: str, by: dict[str, float]) -> dict[str, float]:
+        try:
+            async with self._r.pipeline(transaction=True) as pipe:
+                for name, amount in by.items():
+                    pipe.hincrbyfloat(keys.marks(customer_id), name, amount)
+                values = await pipe.execute()
+        except RedisError as exc:
+            raise StoreUnavailable(f"Redis write failed: {exc}") from exc
+        return {name: float(v) for name, v in zip(by, values, strict=True)}
+
+    async def set_marks(self, customer_id: str, values: dict[str, float | None]) -> None:
+        key = keys.marks(customer_id)
+        gone = [name for name, value in values.items() if value is None]
+        kept: dict[str | bytes | bytearray | memoryview | int | float, str | float] = {
+            name: value for name, value in values.items() if value is not None
+        }
+        try:
+            async with self._r.pipeline(transaction=True) as pipe:
+                if gone:
+                    pipe.hdel(key, *gone)
+                if kept:
+                    pipe.hset(key, mapping=kept)
+                await pipe.execute()
+        except RedisError as exc:
+            raise StoreUnavailable(f"Redis write failed: {exc}") from exc
+
+    async def marks(self, customer_id: str) -> dict[str, float]:
+        try:
+            raw = await self._r.hgetall(keys.marks(customer_id))
+        except RedisError as exc:
+            raise StoreUnavailable(f"Redis read failed: {exc}") from exc
+        return {str(_text(k)): float(v) for k, v in raw.items()}
+
+    async def put_doc(
+        self, collection: str, doc_id: str, customer_id: str | None, record: bytes
+    ) -> None:
+        try:
+            async with self._r.pipeline(transaction=True) as pipe:
+                pipe.hset(keys.docs(collection), doc_id, record)
+                if customer_id is not None:
+                    pipe.sadd(keys.customer_docs(customer_id), f"{collection}/{doc_id}")
+                await pipe.execute()
+        except RedisError as exc:
+            raise StoreUnavailable(f"Redis write failed: {exc}") from exc
+
+    async def get_doc(self, collection: str, doc_id: str) -> bytes | None:
+        try:
+            return _bytes(await self._r.hget(keys.docs(collection), doc_id))
+        except RedisError as exc:
+            raise StoreUnavailable(f"Redis read failed: {exc}") from exc
+
+    async def docs(self, collection: str) -> list[bytes]:
+        try:
+            raw = await self._r.hgetall(keys.docs(collection))
+        except RedisError as exc:
+            raise StoreUnavailable(f"Redis read failed: {exc}") from exc
+        return [v if isinstance(v, bytes) else v.encode() for _, v in sorted(raw.items())]
 
     async def put_api_key(self, key: ApiKey) -> None:
         try:

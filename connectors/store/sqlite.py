@@ -83,6 +83,20 @@ CREATE TABLE IF NOT EXISTS examples (
     record BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS examples_by_customer ON examples (customer_id);
+CREATE TABLE IF NOT EXISTS marks (
+    customer_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    value REAL NOT NULL,
+    PRIMARY KEY (customer_id, name)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS docs (
+    collection TEXT NOT NULL,
+    id TEXT NOT NULL,
+    customer_id TEXT,
+    record BLOB NOT NULL,
+    PRIMARY KEY (collection, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS docs_by_customer ON docs (customer_id);
 CREATE TABLE IF NOT EXISTS api_keys (
     key_hash TEXT PRIMARY KEY,
     id TEXT NOT NULL UNIQUE,
@@ -214,7 +228,15 @@ class SQLiteStore:
             gone += db.execute(
                 "DELETE FROM identities WHERE customer_id=?", (customer_id,)
             ).rowcount
-            for table in ("audience_terms", "stop_list", "incident_audience", "calls", "examples"):
+            for table in (
+                "audience_terms",
+                "stop_list",
+                "incident_audience",
+                "calls",
+                "examples",
+                "marks",
+                "docs",
+            ):
                 db.execute(f"DELETE FROM {table} WHERE customer_id=?", (customer_id,))
         return gone > 0
 
@@ -346,6 +368,56 @@ class SQLiteStore:
 
     async def examples(self) -> list[bytes]:
         return [row[0] for row in self._read("SELECT record FROM examples ORDER BY call_id", ())]  # type: ignore[misc]
+
+    async def bump_marks(self, customer_id: str, by: dict[str, float]) -> dict[str, float]:
+        out = {}
+        with self._write() as db:
+            for name, amount in by.items():
+                row = db.execute(
+                    "INSERT INTO marks (customer_id, name, value) VALUES (?, ?, ?) "
+                    "ON CONFLICT (customer_id, name) DO UPDATE SET value=value+excluded.value "
+                    "RETURNING value",
+                    (customer_id, name, amount),
+                ).fetchone()
+                out[name] = float(row[0])
+        return out
+
+    async def set_marks(self, customer_id: str, values: dict[str, float | None]) -> None:
+        with self._write() as db:
+            for name, value in values.items():
+                if value is None:
+                    db.execute(
+                        "DELETE FROM marks WHERE customer_id=? AND name=?", (customer_id, name)
+                    )
+                else:
+                    db.execute(
+                        "INSERT OR REPLACE INTO marks (customer_id, name, value) VALUES (?, ?, ?)",
+                        (customer_id, name, value),
+                    )
+
+    async def marks(self, customer_id: str) -> dict[str, float]:
+        rows = self._read("SELECT name, value FROM marks WHERE customer_id=?", (customer_id,))
+        return {str(name): float(value) for name, value in rows}  # type: ignore[arg-type]
+
+    async def put_doc(
+        self, collection: str, doc_id: str, customer_id: str | None, record: bytes
+    ) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO docs (collection, id, customer_id, record) "
+                "VALUES (?, ?, ?, ?)",
+                (collection, doc_id, customer_id, record),
+            )
+
+    async def get_doc(self, collection: str, doc_id: str) -> bytes | None:
+        rows = self._read(
+            "SELECT record FROM docs WHERE collection=? AND id=?", (collection, doc_id)
+        )
+        return bytes(rows[0][0]) if rows else None  # type: ignore[call-overload]
+
+    async def docs(self, collection: str) -> list[bytes]:
+        rows = self._read("SELECT record FROM docs WHERE collection=? ORDER BY id", (collection,))
+        return [bytes(r[0]) for r in rows]  # type: ignore[call-overload]
 
     async def put_api_key(self, key: ApiKey) -> None:
         with self._write() as db:

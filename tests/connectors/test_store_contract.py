@@ -248,3 +248,30 @@ async def test_calls_and_examples_and_their_erasure(store: Store, store_url: str
     assert await store.get_call("call-anon") == b'{"call": 2}'
     assert await store.examples() == [b'{"reason": "other", "c": 2}']
     await assert_no_trace(store_url, "c1", ["+79161234567"])
+
+
+async def test_marks_and_docs_and_their_erasure(store: Store, store_url: str) -> None:
+    await store.put_customer("c1", record("c1", PHONE), [PHONE])
+    assert await store.bump_marks("c1", {"m:2026-11-23": 1, "x:cart": 5}) == {
+        "m:2026-11-23": 1.0,
+        "x:cart": 5.0,
+    }
+    assert await store.bump_marks("c1", {"m:2026-11-23": 1}) == {"m:2026-11-23": 2.0}
+    await store.set_marks("c1", {"x:cart": None, "h:cart": 1.0})
+    assert await store.marks("c1") == {"m:2026-11-23": 2.0, "h:cart": 1.0}
+    assert await store.marks("c2") == {}
+    await store.put_doc("approvals", "a2", "c1", b'{"n": 2, "phone": "+79161234567"}')
+    await store.put_doc("approvals", "a1", "c2", b'{"n": 1}')
+    await store.put_doc("approvals", "a1", "c2", b'{"n": 1, "v": 2}')  # replaced
+    await store.put_doc("audit", "0001", None, b'{"who": "m"}')
+    assert await store.get_doc("approvals", "a1") == b'{"n": 1, "v": 2}'
+    assert await store.get_doc("approvals", "nope") is None
+    assert await store.docs("approvals") == [
+        b'{"n": 1, "v": 2}',
+        b'{"n": 2, "phone": "+79161234567"}',
+    ]
+    await store.erase_customer("c1")
+    assert await store.marks("c1") == {}
+    assert await store.docs("approvals") == [b'{"n": 1, "v": 2}']
+    assert await store.docs("audit") == [b'{"who": "m"}']
+    await assert_no_trace(store_url, "c1", ["+79161234567"])
