@@ -15,8 +15,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import errors
 from api.auth import KeyRing
 from api.metrics import REQUEST_SECONDS
-from api.routes import channels as channel_routes
 from api.routes import (
+    approvals,
     console,
     customers,
     desk,
@@ -25,8 +25,10 @@ from api.routes import (
     inbound,
     incidents,
     keys,
+    scenarios,
     voice,
 )
+from api.routes import channels as channel_routes
 from api.state import AppState
 from connectors.outbox import open_outbox
 from connectors.store import Store, open_store
@@ -37,10 +39,11 @@ from core.settings import SCOPES, Settings
 from predictors.actions import BUILTIN as BUILTIN_ACTIONS
 from predictors.actions import load_catalogue
 from predictors.registry import ModelRegistry
+from proactive.followups import Followups
 from proactive.incident_cache import OpenIncidents
 from proactive.incidents import Incidents
 from proactive.live import open_hub
-from proactive.runtime import http_client, make_dispatcher, open_channels
+from proactive.runtime import http_client, load_followups, make_dispatcher, open_channels
 
 log = logging.getLogger("forecall.api")
 
@@ -124,6 +127,7 @@ def create_app(
             actions=load_catalogue(settings.scenario_file or BUILTIN_ACTIONS),
             open_incidents=OpenIncidents(opened),
             live=open_hub(settings.store),
+            followups=Followups(opened, outbox, load_followups(settings), catalogue, set(channels)),
         )
         state: AppState = app.state.forecall
         await state.live.start()
@@ -166,6 +170,8 @@ def create_app(
         inbound.router,
         channel_routes.router,
         voice.router,
+        scenarios.router,
+        approvals.router,
         desk.router,
         console.router,
     )

@@ -17,6 +17,7 @@ from core.events import Catalogue
 from core.settings import Settings
 from predictors.actions import Catalogue as ActionCatalogue
 from predictors.registry import ModelRegistry
+from proactive.followups import Followups
 from proactive.incident_cache import OpenIncidents
 from proactive.incidents import Incidents
 from proactive.live import Hub, LocalHub
@@ -37,6 +38,7 @@ class AppState:
     models: ModelRegistry
     actions: ActionCatalogue
     open_incidents: OpenIncidents
+    followups: Followups
     checks: dict[str, str] = field(default_factory=dict)  # readiness: part -> problem
     live: Hub = field(default_factory=LocalHub)  # desk cards, live (proactive/live.py)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)

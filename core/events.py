@@ -142,7 +142,7 @@ BUILTIN_EVENTS: tuple[EventSpec, ...] = (
     EventSpec(
         "contact",
         {"channel": TEXT, "reason": TEXT, "resolved": BOOL},
-        {"call_id": TEXT},
+        {"call_id": TEXT, "next_step": TEXT, "next_step_due": DATE},
         choices={"channel": frozenset({"ivr", "chat", "messenger", "email", "desk"})},
         windowed=True,
         description="A call or chat took place, with its resolved reason.",

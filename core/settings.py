@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     )
     model_dir: Path = DEFAULT_MODEL_DIR
     scenario_file: Path | None = None
+    followups_file: Path | None = Field(
+        None, description="follow-up scenarios YAML; the built-in pack when unset"
+    )
     default_time_zone: TimeZoneName = "Europe/Moscow"
     default_region: str = Field("RU", pattern=r"^[A-Z]{2}$", description="for phone numbers")
     log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")

@@ -32,10 +32,12 @@ log = logging.getLogger("forecall.dispatcher")
 
 @dataclass(frozen=True)
 class Block:
-    """Why a message must not go out now: on this channel only, or at all."""
+    """Why a message must not go out now: on this channel only, or at all, or not yet
+    (`defer_until`: deferred, not dropped: quiet hours, caps, an open outage)."""
 
     reason: str
-    channel_only: bool
+    channel_only: bool = False
+    defer_until: float | None = None
 
 
 SendGate = Callable[[Message], Awaitable[Block | None]]
@@ -146,6 +148,10 @@ class Dispatcher:
                 log.exception("batch handling failed", extra={"channel": name})
 
     async def _blocked(self, message: Message, block: Block) -> None:
+        if block.defer_until is not None:
+            message.error = f"deferred: {block.reason}"
+            await self.outbox.retry(message, block.defer_until, self.clock.now())
+            return
         if block.channel_only:
             await self._fall_back(message, block.reason, Status.suppressed)
         else:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 MESSAGES_TOTAL = Counter(
     "forecall_messages_total",
@@ -14,4 +14,24 @@ DISPATCH_SECONDS = Histogram(
     "Time a provider took to accept or refuse one message.",
     ["channel"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+FOLLOWUPS_TOTAL = Counter(
+    "forecall_followups_total",
+    "Follow-up scenario events: scheduled, holdout, cancelled, blocked:<reason>, converted_*.",
+    ["scenario", "outcome"],
+)
+POLICY_TOTAL = Counter(
+    "forecall_policy_decisions_total",
+    "Contact-policy blocks and deferrals at send time, by category and reason.",
+    ["category", "decision", "reason"],
+)
+UNSUBSCRIBE_RATE = Gauge(
+    "forecall_scenario_unsubscribe_rate",
+    "Unsubscribes per treated customer of a scenario (read by the report).",
+    ["scenario"],
+)
+UNSUBSCRIBE_ALERT = Gauge(
+    "forecall_scenario_unsubscribe_alert",
+    "1 when a scenario's unsubscribe rate is over 5%: stop and rewrite it.",
+    ["scenario"],
 )

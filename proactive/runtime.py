@@ -15,9 +15,13 @@ from connectors.channels.base import Channel
 from connectors.outbox import Outbox
 from connectors.store import Store
 from core.clock import Clock
+from core.events import Catalogue
 from core.settings import Settings
+from predictors.scenarios import BUILTIN as BUILTIN_SCENARIOS
+from predictors.scenarios import Scenarios, load_scenarios
 from proactive.dispatcher import Dispatcher, DispatchSettings
 from proactive.gate import StopListGate
+from proactive.policy_gate import ContactPolicy
 from proactive.ratelimit import TokenBucket
 
 
@@ -39,6 +43,14 @@ def open_channels(settings: Settings, client: httpx.AsyncClient) -> dict[str, Ch
         raise ValueError(f"channels: {exc}") from None
 
 
+def load_followups(settings: Settings) -> Scenarios:
+    """The follow-up scenarios: the configured file, or the built-in pack."""
+    catalogue = Catalogue.with_extensions(
+        config.spec(name) for name, config in settings.event_types.items()
+    )
+    return load_scenarios(settings.followups_file or BUILTIN_SCENARIOS, catalogue)
+
+
 def make_dispatcher(
     settings: Settings, store: Store, outbox: Outbox, channels: dict[str, Channel], clock: Clock
 ) -> Dispatcher:
@@ -54,7 +66,13 @@ def make_dispatcher(
         clock,
         worker_id=f"{socket.gethostname()}:{os.getpid()}",
         limits=limits,
-        gate=StopListGate(store, outbox),
+        gate=ContactPolicy(
+            store,
+            StopListGate(store, outbox),
+            load_followups(settings).policy,
+            settings.default_time_zone,
+            clock,
+        ),
         settings=DispatchSettings(
             batch=d.batch,
             concurrency=d.concurrency,

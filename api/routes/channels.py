@@ -43,6 +43,12 @@ async def callback(name: str, request: Request, state: StateDep) -> OrjsonRespon
                 if customer_id is not None:
                     await state.store.set_stop(customer_id, name, True, now)
                     stopped += 1
+            if event.address:
+                kind = ADDRESS_KIND.get(name, name)
+                replier = await state.store.find_customer(kind, event.address)
+                if replier is not None:
+                    stop = bool(event.text and is_stop_word(event.text))
+                    await state.followups.on_reply(replier, stop, now)
             continue
         message_id = event.message_id
         if message_id is None and event.provider_message_id:

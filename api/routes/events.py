@@ -62,6 +62,7 @@ async def post_events(request: Request, state: StateDep, _: IngestKey) -> Orjson
         raise
     with track_latency(INGEST_SECONDS):
         result = await ingest(state.store, events, state.catalogue, state.clock.now())
+    await state.followups.on_events(events, state.clock.now())
     contacts = [e.customer_id for e in events if e.type == "contact"]
     if contacts:
         await count_contacts(state.store, state.outbox, await open_incidents(state), contacts)

@@ -8,11 +8,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.conftest import CUSTOMER, event
 from tests.fakes.receiver import SECRET, Receiver
-from tests.pages.conftest import ROOT, Served
+from tests.pages.conftest import Served
 
 WAIT = 10_000  # ms: the console polls every 3 s; this only catches a hang
 
@@ -100,22 +100,28 @@ def test_the_console_turns_away_a_key_without_the_manager_scope(
 
 
 def pending_message(app: Served) -> str:
-    """Puts one message in the approval queue and returns its id."""
-    if not (ROOT / "api" / "routes" / "approvals.py").is_file():
-        pytest.fail(
-            "waits for the approvals API (GET /v1/approvals, POST /v1/approvals/decide), "
-            "built in parallel: then make a message wait for approval here",
-            pytrace=False,
-        )
+    """Puts one message in the approval queue (the built-in deposit scenario needs a
+    manager's approval) and returns its id."""
+    customer = {
+        **CUSTOMER,
+        "channel_preferences": ["sms"],
+    }
+    assert app.api.put("/v1/customers/c-dep", json=customer).status_code in (200, 201)
+    maturing = event(
+        "dep-1", "deposit_maturing", "c-dep", deposit_id="D-7", matures_on="2026-12-01"
+    )
+    assert app.api.post("/v1/events", json={"events": [maturing]}).status_code == 200
     pending = app.api.get("/v1/approvals", params={"status": "pending"}).json()
-    assert pending, "no message awaits approval: make one here (see the approvals API)"
+    assert [p["scenario"] for p in pending] == ["deposit_maturing"], pending
     return str(pending[0]["id"])
 
 
 def test_a_pending_message_approved_with_an_edit_in_the_console_reaches_the_outbox(
     serve: Callable[..., Served], browser: Browser, shot: Callable[[Page, str], Path]
 ) -> None:
-    with serve() as app:
+    with Receiver() as receiver, serve(
+        channels={"sms": {"kind": "webhook", "url": receiver.url, "secret": SECRET}}
+    ) as app:
         message_id = pending_message(app)
         manager = app.key("manager", "manager", "incidents")
         page = app.page(browser)
@@ -123,7 +129,7 @@ def test_a_pending_message_approved_with_an_edit_in_the_console_reaches_the_outb
         card = page.locator(f'[data-approval="{message_id}"]')
         expect(card).to_be_visible(timeout=WAIT)
         card.get_by_role("button", name="Править").click()
-        editor = page.locator(f"#text-{message_id}")
+        editor = page.locator(f'[id="text-{message_id}"]')
         expect(editor).to_be_focused()
         editor.fill("Здравствуйте! Исправленный текст.")
         shot(page, "editing")
