@@ -35,6 +35,8 @@ class Finding:
 
 def lint(path: str | Path) -> list[Finding]:
     source = str(path)
+    if _is_scenario_file(path):
+        return lint_scenarios(path)
     catalogue, problems = check_file(path)
     if catalogue is None:
         return [Finding("error", f"{source}:{p.where}", p.message, p.line) for p in problems]
@@ -72,6 +74,55 @@ def lint(path: str | Path) -> list[Finding]:
                 where,
                 f"{second.id} and {first.id} are final with the same "
                 "condition; only their priorities decide which one the caller gets",
+            )
+    return findings
+
+
+def _is_scenario_file(path: str | Path) -> bool:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return any(line.startswith("scenarios:") for line in text.splitlines())
+
+
+def lint_scenarios(path: str | Path) -> list[Finding]:
+    """Follow-up scenarios: every load problem, then what loads but will not work."""
+    from core.events import Catalogue as EventCatalogue
+    from predictors.scenarios import check_text
+
+    source = str(path)
+    scenarios, problems = check_text(
+        Path(path).read_text(encoding="utf-8"), EventCatalogue.with_extensions()
+    )
+    if scenarios is None:
+        return [Finding("error", f"{source}:{p.where}", p.message, p.line) for p in problems]
+    findings = []
+    for i, scenario in enumerate(scenarios.items):
+        spec = scenario.spec
+        if spec.trigger in spec.cancel_on:
+            findings.append(
+                Finding(
+                    "error",
+                    f"{source}:scenarios[{i}].cancel_on",
+                    "cancels itself: the trigger is also a cancel event",
+                )
+            )
+        if spec.category == "marketing" and not spec.holdout:
+            findings.append(
+                Finding(
+                    "warning",
+                    f"{source}:scenarios[{i}].holdout",
+                    "a marketing scenario without a holdout: its uplift cannot be measured",
+                )
+            )
+        if "en" not in spec.text:
+            findings.append(
+                Finding(
+                    "warning",
+                    f"{source}:scenarios[{i}].text",
+                    "no English text: English-speaking customers get the Russian one",
+                )
             )
     return findings
 

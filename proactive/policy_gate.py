@@ -17,7 +17,6 @@ still applies to them.
 
 from __future__ import annotations
 
-import time as _time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -48,7 +47,6 @@ class ContactPolicy:
             category: [parse_window(w) for w in windows]
             for category, windows in policy.windows.items()
         }
-        self._incidents: tuple[float, list[Incident]] = (0.0, [])
 
     async def __call__(self, message: Message) -> Block | None:
         block = await self.inner(message)
@@ -109,26 +107,26 @@ class ContactPolicy:
         local = datetime.fromtimestamp(now, zone)
         year, week, _ = local.isocalendar()
         day_key, week_key = f"md:{local.date().isoformat()}", f"mw:{year}-{week:02d}"
-        marks = await self.store.marks(customer_id)
-        if marks.get(day_key, 0) >= self.policy.marketing_per_day:
-            tomorrow = datetime(local.year, local.month, local.day, tzinfo=zone) + timedelta(1)
-            return Block("daily_cap", defer_until=tomorrow.timestamp())
-        if marks.get(week_key, 0) >= self.policy.marketing_per_week:
-            monday = datetime(local.year, local.month, local.day, tzinfo=zone) + timedelta(
-                days=8 - local.isoweekday()
-            )
+        # Take a place under both caps first, atomically, and give it back when over:
+        # two messages sent at the same moment must not both see room for one.
+        taken = await self.store.bump_marks(customer_id, {day_key: 1, week_key: 1})
+        over_day = taken[day_key] > self.policy.marketing_per_day
+        if over_day or taken[week_key] > self.policy.marketing_per_week:
+            await self.store.bump_marks(customer_id, {day_key: -1, week_key: -1})
+            midnight = datetime(local.year, local.month, local.day, tzinfo=zone)
+            if over_day:
+                return Block("daily_cap", defer_until=(midnight + timedelta(1)).timestamp())
+            monday = midnight + timedelta(days=8 - local.isoweekday())
             return Block("weekly_cap", defer_until=monday.timestamp())
-        await self.store.bump_marks(customer_id, {day_key: 1, week_key: 1})
+        marks = await self.store.marks(customer_id)
         stale = [k for k in marks if k[:3] in ("md:", "mw:") and k not in (day_key, week_key)]
         if stale:
             await self.store.set_marks(customer_id, dict.fromkeys(stale))
         return None
 
     async def _outage(self, customer: Customer) -> bool:
-        fetched, incidents = self._incidents
-        if _time.monotonic() - fetched > 1.0:
-            incidents = [Incident.model_validate_json(r) for r in await self.store.open_incidents()]
-            self._incidents = (_time.monotonic(), incidents)
+        # Read each time: an outage's end must release the offers it held, at once.
+        incidents = [Incident.model_validate_json(r) for r in await self.store.open_incidents()]
         return any(
             i.scope.touches(customer.id, customer.region, customer.services, customer.network_nodes)
             for i in incidents

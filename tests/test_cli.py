@@ -133,3 +133,22 @@ def test_forecall_check_lints_a_catalogue_from_the_console(tmp_path: Path) -> No
     )
     assert found.returncode == 1
     assert f"{broken}:" in found.stdout and "error" in found.stdout
+
+
+def test_forecall_check_lints_scenarios_too(tmp_path: Path) -> None:
+    builtin = ROOT / "predictors" / "builtin" / "scenarios.yaml"
+    clean = subprocess.run([FORECALL, "check", str(builtin)], capture_output=True, text=True)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    broken = tmp_path / "scenarios.yaml"
+    broken.write_text(
+        builtin.read_text(encoding="utf-8")
+        .replace("trigger: cart_abandoned", "trigger: cart_abandonned", 1)
+        .replace("{{ order_id }} доставлен", "{{ order_nr }} доставлен", 1),
+        encoding="utf-8",
+    )
+    found = subprocess.run([FORECALL, "check", str(broken)], capture_output=True, text=True)
+    assert found.returncode == 1
+    assert "scenarios[0].trigger: unknown event type 'cart_abandonned'" in found.stdout
+    assert "scenarios[2].text.ru: uses order_nr, which order_delivered does not provide" in (
+        found.stdout
+    )

@@ -106,9 +106,9 @@ def pending_message(app: Served) -> str:
         **CUSTOMER,
         "channel_preferences": ["sms"],
     }
-    assert app.api.put("/v1/customers/c-dep", json=customer).status_code in (200, 201)
+    assert app.api.put("/v1/customers/c-deposit", json=customer).status_code in (200, 201)
     maturing = event(
-        "dep-1", "deposit_maturing", "c-dep", deposit_id="D-7", matures_on="2026-12-01"
+        "dep-1", "deposit_maturing", "c-deposit", deposit_id="D-7", matures_on="2026-12-01"
     )
     assert app.api.post("/v1/events", json={"events": [maturing]}).status_code == 200
     pending = app.api.get("/v1/approvals", params={"status": "pending"}).json()
@@ -119,9 +119,10 @@ def pending_message(app: Served) -> str:
 def test_a_pending_message_approved_with_an_edit_in_the_console_reaches_the_outbox(
     serve: Callable[..., Served], browser: Browser, shot: Callable[[Page, str], Path]
 ) -> None:
-    with Receiver() as receiver, serve(
-        channels={"sms": {"kind": "webhook", "url": receiver.url, "secret": SECRET}}
-    ) as app:
+    with (
+        Receiver() as receiver,
+        serve(channels={"sms": {"kind": "webhook", "url": receiver.url, "secret": SECRET}}) as app,
+    ):
         message_id = pending_message(app)
         manager = app.key("manager", "manager", "incidents")
         page = app.page(browser)
