@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from time import perf_counter
 
 from fastapi import FastAPI
@@ -137,6 +138,11 @@ def create_app(
         if settings.dispatcher.embedded:
             dispatcher = make_dispatcher(settings, opened, outbox, channels, clock)
             worker = asyncio.create_task(dispatcher.run(stop), name="dispatcher")
+        sweeper = None
+        if settings.dispatcher.embedded and settings.dispatcher.sweep_hour_utc is not None:
+            sweeper = asyncio.create_task(
+                daily_sweep(state, settings.dispatcher.sweep_hour_utc, stop), name="sweep"
+            )
         try:
             yield
         finally:
@@ -145,6 +151,8 @@ def create_app(
             await refresher
             if worker is not None:
                 await worker
+            if sweeper is not None:
+                await sweeper
             if state.tasks:
                 await asyncio.gather(*state.tasks, return_exceptions=True)
             for channel in channels.values():
@@ -180,6 +188,34 @@ def create_app(
     app.mount("/static", StaticFiles(directory=desk.STATIC), name="static")
     app.add_middleware(RequestMetrics)
     return app
+
+
+async def daily_sweep(state: AppState, hour_utc: int, stop: asyncio.Event) -> None:
+    """Run the sweep (inactivity, birthdays) once a day at `hour_utc`."""
+    from proactive.sweep import sweep
+
+    log = logging.getLogger("forecall.sweep")
+    while not stop.is_set():
+        now = datetime.now(UTC)
+        due = now.replace(hour=hour_utc, minute=0, second=0, microsecond=0)
+        if due <= now:
+            due += timedelta(days=1)
+        try:
+            await asyncio.wait_for(stop.wait(), (due - now).total_seconds())
+            return
+        except TimeoutError:
+            pass
+        try:
+            result = await sweep(
+                state.store,
+                state.followups,
+                state.catalogue,
+                state.clock.now(),
+                state.settings.default_time_zone,
+            )
+            log.info("sweep", extra={"customers": result.customers, "inactive": result.inactive})
+        except Exception:
+            log.exception("sweep failed; next one tomorrow")
 
 
 def create_app_from_env() -> FastAPI:

@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     revoke.add_argument("key_id")
 
     sub.add_parser("worker", help="run a dispatcher worker (delivers the outbox)")
+    sub.add_parser("sweep", help="run the daily sweep now (inactivity, birthdays)")
     sub.add_parser("train", help="train a model (forecall train --help)")
     sub.add_parser("check", help="lint scenario and action files (forecall check FILE...)")
 
@@ -55,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
             return _serve(args)
         if args.command == "worker":
             return asyncio.run(_worker())
+        if args.command == "sweep":
+            return asyncio.run(_sweep())
         return asyncio.run(_keys(args))
     except ValidationError as exc:
         source = os.environ.get("FORECALL_CONFIG", "FORECALL_* environment")
@@ -122,6 +125,37 @@ async def _worker() -> int:
         await client.aclose()
         await outbox.close()
         await store.close()
+    return 0
+
+
+async def _sweep() -> int:
+    """Find inactive customers and birthdays; schedule their follow-ups once."""
+    from connectors.outbox import open_outbox
+    from connectors.store import open_store
+    from core.events import Catalogue
+    from core.settings import Settings
+    from proactive.followups import Followups
+    from proactive.runtime import load_followups
+    from proactive.sweep import sweep
+
+    settings = Settings()
+    store = open_store(settings.store)
+    outbox = open_outbox(settings.store)
+    catalogue = Catalogue.with_extensions(
+        config.spec(name) for name, config in settings.event_types.items()
+    )
+    followups = Followups(
+        store, outbox, load_followups(settings), catalogue, set(settings.channels)
+    )
+    try:
+        result = await sweep(store, followups, catalogue, time.time(), settings.default_time_zone)
+    finally:
+        await outbox.close()
+        await store.close()
+    print(
+        f"swept {result.customers} customers: {result.inactive} inactive, "
+        f"{result.birthdays} birthdays"
+    )
     return 0
 
 

@@ -170,6 +170,16 @@ BUILTIN_EVENTS: tuple[EventSpec, ...] = (
         {"deposit_id": TEXT, "matures_on": DATE},
         description="A deposit will mature on `matures_on`.",
     ),
+    EventSpec(
+        "customer_inactive",
+        {"days": INT, "segment": TEXT},
+        description="Found by the daily sweep: no activity for `days` days (once a spell).",
+    ),
+    EventSpec(
+        "birthday",
+        {"segment": TEXT},
+        description="Found by the daily sweep on the customer's birthday, in their time zone.",
+    ),
     EventSpec("product_activated", {"product": TEXT}, description="A product became active."),
     EventSpec("product_deactivated", {"product": TEXT}, description="A product was switched off."),
     EventSpec("tariff_changed", {"tariff": TEXT}, description="The customer moved to a tariff."),

@@ -92,6 +92,9 @@ class DispatcherSettings(BaseModel):
     max_attempts: int = Field(6, ge=1, le=50)
     lease_seconds: float = Field(60.0, gt=0)
     base_delay: float = Field(2.0, gt=0)
+    sweep_hour_utc: int | None = Field(
+        6, ge=0, le=23, description="when the embedded dispatcher runs the daily sweep"
+    )
 
 
 class Settings(BaseSettings):

@@ -19,6 +19,7 @@ from core.messages import Status
 from predictors.templates import TemplateError
 from proactive.followups import stats_id
 from proactive.metrics import UNSUBSCRIBE_ALERT, UNSUBSCRIBE_RATE
+from proactive.sweep import sweep
 
 router = APIRouter(prefix="/v1/scenarios", tags=["scenarios"])
 ManagerKey = Annotated[ApiKey, Depends(require("manager"))]
@@ -77,6 +78,22 @@ async def preview(name: str, body: PreviewIn, state: StateDep, _: ManagerKey) ->
             "text": text,
             "delay_seconds": scenario.delays[body.touch - 1],
         }
+    )
+
+
+@router.post("/sweep", response_class=OrjsonResponse)
+async def run_sweep(state: StateDep, _: ManagerKey) -> OrjsonResponse:
+    """Run the daily sweep now (inactivity, birthdays); running it again the same day
+    schedules nothing twice."""
+    result = await sweep(
+        state.store,
+        state.followups,
+        state.catalogue,
+        state.clock.now(),
+        state.settings.default_time_zone,
+    )
+    return json_response(
+        {"customers": result.customers, "inactive": result.inactive, "birthdays": result.birthdays}
     )
 
 

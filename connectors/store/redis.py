@@ -424,6 +424,16 @@ class RedisStore:
             raise StoreUnavailable(f"Redis read failed: {exc}") from exc
         return [v if isinstance(v, bytes) else v.encode() for _, v in sorted(raw.items())]
 
+    async def customer_ids(self, cursor: str, limit: int) -> tuple[list[str], str]:
+        pattern = keys.record("*")
+        try:
+            position, found = await self._r.scan(int(cursor or 0), match=pattern, count=limit)
+        except RedisError as exc:
+            raise StoreUnavailable(f"Redis scan failed: {exc}") from exc
+        start, end = len(keys.customer_tag("")) - 1, -len(":r") - 1
+        ids = [str(_text(k))[start:end] for k in found]
+        return ids, ("" if int(position) == 0 else str(position))
+
     async def put_api_key(self, key: ApiKey) -> None:
         try:
             async with self._r.pipeline(transaction=True) as pipe:

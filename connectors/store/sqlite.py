@@ -419,6 +419,14 @@ class SQLiteStore:
         rows = self._read("SELECT record FROM docs WHERE collection=? ORDER BY id", (collection,))
         return [bytes(r[0]) for r in rows]  # type: ignore[call-overload]
 
+    async def customer_ids(self, cursor: str, limit: int) -> tuple[list[str], str]:
+        rows = self._read(
+            "SELECT id FROM customers WHERE id > ? AND record IS NOT NULL ORDER BY id LIMIT ?",
+            (cursor, limit),
+        )
+        ids = [str(r[0]) for r in rows]
+        return ids, (ids[-1] if len(ids) == limit else "")
+
     async def put_api_key(self, key: ApiKey) -> None:
         with self._write() as db:
             db.execute(

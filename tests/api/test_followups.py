@@ -321,3 +321,38 @@ async def test_preview_renders_a_touch_and_names_what_is_missing(
         listed = (await client.get("/v1/scenarios")).json()
         assert {s["name"] for s in listed["scenarios"]} >= {"abandoned_cart", "order_status"}
         assert listed["policy"]["marketing_per_day"] == 1
+
+
+async def test_the_daily_sweep_finds_the_inactive_and_birthdays_once(
+    app_factory: Callable[..., Any],
+) -> None:
+    scenarios = builtin(Catalogue.with_extensions())
+    inactivity, birthday = scenarios.get("inactivity"), scenarios.get("birthday")
+    assert inactivity is not None and birthday is not None
+    quiet = next(f"q{i}" for i in range(100) if not held_out(f"q{i}", inactivity))
+    born = next(f"b{i}" for i in range(100) if not held_out(f"b{i}", birthday))
+    async with app_factory(
+        channels={"sms": {"kind": "webhook", "url": "http://127.0.0.1:9/x", "secret": SECRET}}
+    ) as c:
+        await c.put(f"/v1/customers/{quiet}", json=customer(20))
+        await c.put("/v1/customers/busy", json=customer(21))
+        await c.put(f"/v1/customers/{born}", json={**customer(22), "birthday": "1990-11-18"})
+        logins = [
+            event("l1", "login", quiet, at=NOW - 20 * 86400),
+            event("l2", "login", "busy", at=NOW - 86400),
+            event("l3", "login", born, at=NOW - 86400),
+        ]
+        assert (await c.post("/v1/events", json={"events": logins})).status_code == 200
+        swept = await c.post("/v1/scenarios/sweep")
+        assert swept.status_code == 200, swept.text
+        assert swept.json() == {"customers": 3, "inactive": 1, "birthdays": 1}
+        since = int((NOW - 20 * 86400) // 86400)
+        inactive_id = f"sc:inactivity:{quiet}:sweep:inactive:{quiet}:{since}:1"
+        assert (await message(c, inactive_id))["status"] == "pending"
+        greeting = await message(c, f"sc:birthday:{born}:sweep:birthday:{born}:2026:1")
+        assert greeting["status"] == "pending"
+        again = await c.post("/v1/scenarios/sweep")
+        assert again.json()["inactive"] == 1  # found again, scheduled once
+        report = {r["scenario"]: r for r in (await c.get("/v1/scenarios/report")).json()}
+        assert report["inactivity"]["treated"]["customers"] == 1
+        assert report["birthday"]["treated"]["customers"] == 1

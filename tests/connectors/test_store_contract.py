@@ -275,3 +275,18 @@ async def test_marks_and_docs_and_their_erasure(store: Store, store_url: str) ->
     assert await store.docs("approvals") == [b'{"n": 1, "v": 2}']
     assert await store.docs("audit") == [b'{"who": "m"}']
     await assert_no_trace(store_url, "c1", ["+79161234567"])
+
+
+async def test_customer_ids_page_through_everyone(store: Store) -> None:
+    everyone = {f"c{i:03d}" for i in range(130)}
+    for customer_id in everyone:
+        await store.put_customer(customer_id, record(customer_id), [])
+    await store.update_profiles(["only-a-profile"], lambda _id, blob: (b"x", 0))
+    seen: list[str] = []
+    cursor = ""
+    while True:
+        ids, cursor = await store.customer_ids(cursor, 50)
+        seen += ids
+        if not cursor:
+            break
+    assert set(seen) == everyone  # a profile without a record is no customer
