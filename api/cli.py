@@ -45,6 +45,11 @@ def main(argv: list[str] | None = None) -> int:
 
     sub.add_parser("worker", help="run a dispatcher worker (delivers the outbox)")
     sub.add_parser("sweep", help="run the daily sweep now (inactivity, birthdays)")
+    replay = sub.add_parser("replay", help="what follow-ups would have done over past events")
+    replay.add_argument("--customers", required=True, help="customers.jsonl")
+    replay.add_argument("--events", required=True, help="events.jsonl")
+    replay.add_argument("--followups", help="scenarios YAML (default: the built-in pack)")
+    replay.add_argument("--channels", default="telegram,sms,email")
     sub.add_parser("train", help="train a model (forecall train --help)")
     sub.add_parser("check", help="lint scenario and action files (forecall check FILE...)")
 
@@ -58,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_worker())
         if args.command == "sweep":
             return asyncio.run(_sweep())
+        if args.command == "replay":
+            return asyncio.run(_replay(args))
         return asyncio.run(_keys(args))
     except ValidationError as exc:
         source = os.environ.get("FORECALL_CONFIG", "FORECALL_* environment")
@@ -156,6 +163,30 @@ async def _sweep() -> int:
         f"swept {result.customers} customers: {result.inactive} inactive, "
         f"{result.birthdays} birthdays"
     )
+    return 0
+
+
+async def _replay(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from core.events import Catalogue
+    from predictors.scenarios import BUILTIN, load_scenarios
+    from proactive.replay import render, replay
+
+    catalogue = Catalogue.with_extensions()
+    scenarios = load_scenarios(args.followups or BUILTIN, catalogue)
+    for name in ("customers", "events"):
+        if not Path(getattr(args, name)).is_file():
+            print(f"forecall: --{name}: no file {getattr(args, name)}", file=sys.stderr)
+            return 2
+    tally = await replay(
+        Path(args.customers),
+        Path(args.events),
+        scenarios,
+        catalogue,
+        [c.strip() for c in args.channels.split(",") if c.strip()],
+    )
+    print(render(tally))
     return 0
 
 

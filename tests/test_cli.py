@@ -152,3 +152,36 @@ def test_forecall_check_lints_scenarios_too(tmp_path: Path) -> None:
     assert "scenarios[2].text.ru: uses order_nr, which order_delivered does not provide" in (
         found.stdout
     )
+
+
+def test_forecall_replay_reports_what_follow_ups_would_have_done(tmp_path: Path) -> None:
+    from models.simulator.export import write_jsonl
+    from models.simulator.world import SimulatorConfig, simulate
+
+    files = write_jsonl(simulate(SimulatorConfig(customers=150, days=21, seed=3)), tmp_path)
+    done = subprocess.run(
+        [
+            FORECALL,
+            "replay",
+            "--customers",
+            str(files["customers.jsonl"]),
+            "--events",
+            str(files["events.jsonl"]),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = {line.split()[0]: line.split() for line in done.stdout.splitlines()[1:]}
+    assert set(rows) >= {"abandoned_cart", "order_status", "deposit_maturing", "inactivity"}
+    triggers, holdout, would_send = (int(v) for v in rows["order_status"][1:4])
+    assert triggers > 0 and holdout == 0 and 0 < would_send <= triggers
+    cart = rows["abandoned_cart"]
+    assert int(cart[1]) > 0 and "send_window" in " ".join(cart)  # marketing waits for windows
+    missing = subprocess.run(
+        [FORECALL, "replay", "--customers", "nope.jsonl", "--events", "nope.jsonl"],
+        capture_output=True,
+        text=True,
+    )
+    assert missing.returncode == 2 and "--customers: no file nope.jsonl" in missing.stderr
