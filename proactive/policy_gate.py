@@ -4,8 +4,9 @@ In order, for a message about to leave:
 1. the stop-list holds at once (this channel only: the next one is tried);
 2. marketing needs the customer's documented consent for the channel, as it is NOW
    (a consent withdrawn after scheduling wins);
-3. no marketing while an open outage touches the customer, or while their last contact
-   is unresolved (a week at most): deferred by an hour, then looked at again;
+3. no follow-up but transactional news while an open outage touches the customer, and no
+   marketing while their last contact is unresolved (a week at most): deferred by an
+   hour, then looked at again;
 4. the category's local send windows (marketing: weekdays 10-12 and 15-19 by default):
    outside them the message waits for the next window, deferred, never dropped;
 5. marketing caps, by the customer's calendar day and ISO week in their time zone
@@ -68,8 +69,11 @@ class ContactPolicy:
             consent = customer.consent(Purpose.marketing, Channel(message.route.channel))
             if consent is None or not consent.granted:
                 return Block("no_marketing_consent", channel_only=True)
-            if await self._outage(customer):
-                return Block("outage_open", defer_until=now + RECHECK)
+        # An outage is the one thing to talk about: only transactional news (an order's
+        # status) goes out beside it.
+        if message.category != "transactional" and await self._outage(customer):
+            return Block("outage_open", defer_until=now + RECHECK)
+        if marketing:
             if await self._open_contact(customer.id, now):
                 return Block("contact_open", defer_until=now + RECHECK)
         zone = ZoneInfo(customer.time_zone or self.default_zone)
