@@ -93,6 +93,8 @@ class ScenarioSpec(_Strict):
     subject: str | None = Field(None, max_length=200)
     provider_template: str | None = Field(None, description="approved template name")
     approval: bool = False
+    # Or only some messages wait: those whose trigger makes this hold (`value >= 50000`).
+    approval_when: str | None = None
     holdout: float = Field(0.0, ge=0.0, lt=1.0)
     conversion: Conversion | None = None
 
@@ -123,6 +125,7 @@ class FileSpec(_Strict):
 class Scenario:
     spec: ScenarioSpec
     condition: Expression
+    needs_approval: Expression
     delays: tuple[float, ...]  # seconds after the trigger, cumulative
 
     @property
@@ -244,11 +247,15 @@ def _compile(
         name: Variable(_TYPES.get(kind, "text"), read=_reader(name, _TYPES.get(kind, "text")))
         for name, kind in fields.items()
     }
-    condition = None
+    condition = approval = None
     try:
         condition = compile_expression(spec.when, schema, expect=BOOL)
     except ExpressionError as exc:
         problem(("when",), str(exc))
+    try:
+        approval = compile_expression(spec.approval_when or spec.approval, schema, expect=BOOL)
+    except ExpressionError as exc:
+        problem(("approval_when",), str(exc))
     provided = COMMON_VARIABLES | set(fields)
     texts: list[tuple[tuple[Any, ...], str]] = [
         (("text", lang), source) for lang, source in spec.text.items()
@@ -267,13 +274,13 @@ def _compile(
                 f"uses {', '.join(sorted(unknown))}, which {spec.trigger} does not provide; "
                 f"available: {', '.join(sorted(provided))}",
             )
-    if len(problems) > before or condition is None:
+    if len(problems) > before or condition is None or approval is None:
         return None
     delays, total = [], 0.0
     for touch in spec.touches:
         total += seconds(touch.delay)
         delays.append(total)
-    return Scenario(spec, condition, tuple(delays))
+    return Scenario(spec, condition, approval, tuple(delays))
 
 
 _DEFAULTS: dict[str, Any] = {"number": 0, "bool": False, "text": ""}

@@ -134,7 +134,7 @@ class Followups:
                     meta={"kind": "followup", "scenario": scenario.name},
                 )
             )
-        if scenario.spec.approval:
+        if scenario.spec.approval or scenario.needs_approval(event.data):
             await self._hold(scenario, messages, now)
         else:
             await self.outbox.enqueue(messages, now)

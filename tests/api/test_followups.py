@@ -356,3 +356,22 @@ async def test_the_daily_sweep_finds_the_inactive_and_birthdays_once(
         report = {r["scenario"]: r for r in (await c.get("/v1/scenarios/report")).json()}
         assert report["inactivity"]["treated"]["customers"] == 1
         assert report["birthday"]["treated"]["customers"] == 1
+
+
+async def test_a_big_cart_waits_for_a_manager_a_small_one_does_not(
+    app_factory: Callable[..., Any],
+) -> None:
+    big, small = treated("big"), treated("small")
+    url = {"kind": "webhook", "url": "http://127.0.0.1:9/x", "secret": SECRET}
+    async with app_factory(channels={"sms": url}) as c:
+        await c.put(f"/v1/customers/{big}", json=customer(30))
+        await c.put(f"/v1/customers/{small}", json=customer(31))
+        carts = [
+            event("big-cart", "cart_abandoned", big, value=150_000),
+            event("small-cart", "cart_abandoned", small, value=900),
+        ]
+        assert (await c.post("/v1/events", json={"events": carts})).status_code == 200
+        waiting = (await c.get("/v1/approvals")).json()
+        assert {w["customer_id"] for w in waiting} == {big} and len(waiting) == 3
+        assert (await c.get(f"/v1/messages/sc:abandoned_cart:{big}:big-cart:1")).status_code == 404
+        assert (await message(c, f"sc:abandoned_cart:{small}:small-cart:1"))["status"] == "pending"
