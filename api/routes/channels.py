@@ -6,6 +6,7 @@ import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import PlainTextResponse
 
 from api.deps import StateDep, require
 from api.responses import OrjsonResponse, json_response
@@ -62,6 +63,20 @@ async def callback(name: str, request: Request, state: StateDep) -> OrjsonRespon
         extra={"channel": name, "events": len(events), "updated": updated, "stopped": stopped},
     )
     return json_response({"events": len(events), "updated": updated, "stopped": stopped})
+
+
+@router.get("/channels/{name}/callback", response_class=PlainTextResponse)
+async def verify_subscription(name: str, request: Request, state: StateDep) -> PlainTextResponse:
+    """A provider's webhook handshake (WhatsApp's hub.challenge): the challenge back when
+    the verify token matches."""
+    channel = state.channels.get(name)
+    verify = getattr(channel, "verify_subscription", None)
+    if channel is None or verify is None:
+        raise NotFound(f"no channel {name!r} with a subscription handshake")
+    challenge = verify(dict(request.query_params))
+    if challenge is None:
+        raise Unauthorized("the verify token does not match")
+    return PlainTextResponse(challenge)
 
 
 @router.get("/outbox/dead", response_class=OrjsonResponse)

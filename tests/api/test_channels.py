@@ -167,3 +167,108 @@ async def test_a_blocked_bot_falls_back_and_a_bounce_is_recorded(
             assert reply.status_code == 200 and reply.json()["updated"] == 1
             shown = (await client.get(f"/v1/messages/{message_id}")).json()
             assert shown["status"] == "failed"
+
+
+async def test_whatsapp_and_viber_through_the_api(app_factory: Callable[..., Any]) -> None:
+    import hashlib
+    import hmac
+
+    from tests.fakes.providers import FakeViber, FakeWhatsApp
+
+    wa_token, phone_id, app_secret = "EAAG-token", "106540352242922", "app-secret-0123"
+    viber_token = "445da6az1s345z78-dazcczb2542zv51a"
+    with FakeWhatsApp(wa_token, phone_id) as wa, FakeViber(viber_token) as vb:
+        configured = {
+            "whatsapp": {
+                "kind": "whatsapp",
+                "access_token": wa_token,
+                "phone_number_id": phone_id,
+                "app_secret": app_secret,
+                "verify_token": "verify-me",
+                "base_url": wa.url,
+            },
+            "viber": {
+                "kind": "viber",
+                "auth_token": viber_token,
+                "sender_name": "Forecall",
+                "base_url": vb.url,
+            },
+        }
+        async with app_factory(channels=configured) as client:
+            both = {
+                **customer(5, ["whatsapp", "viber"]),
+                "identities": [
+                    {"kind": "whatsapp", "value": "79161110005"},
+                    {"kind": "viber", "value": "01234567890A="},
+                ],
+            }
+            await client.put("/v1/customers/c5", json=both)
+            handshake = await client.get(
+                "/v1/channels/whatsapp/callback",
+                params={
+                    "hub.mode": "subscribe",
+                    "hub.verify_token": "verify-me",
+                    "hub.challenge": "42",
+                },
+                headers={"Authorization": ""},
+            )
+            assert handshake.status_code == 200 and handshake.text == "42"
+            wrong = await client.get(
+                "/v1/channels/whatsapp/callback",
+                params={
+                    "hub.mode": "subscribe",
+                    "hub.verify_token": "guess",
+                    "hub.challenge": "42",
+                },
+            )
+            assert wrong.status_code == 401
+            # The WhatsApp window is closed and the notice is free text: Viber takes it.
+            assert (await client.post("/v1/incidents", json=incident())).status_code == 201
+            await until(lambda: len(vb.sent) == 1, "the Viber notice after WhatsApp refused")
+            assert wa.sent == [] and vb.sent[0]["receiver"] == "01234567890A="
+            shown = (await client.get("/v1/messages/inc:INC-7:start:c5")).json()
+            assert shown["channel"] == "viber" and shown["status"] == "sent"
+
+            seen = orjson.dumps(
+                {"event": "seen", "timestamp": 1795000000000, "message_token": 5001, "user_id": "u"}
+            )
+            signature = hmac.new(viber_token.encode(), seen, hashlib.sha256).hexdigest()
+            receipt = await client.post(
+                "/v1/channels/viber/callback",
+                content=seen,
+                headers={"X-Viber-Content-Signature": signature, "Authorization": ""},
+            )
+            assert receipt.status_code == 200 and receipt.json()["updated"] == 1
+            shown = (await client.get("/v1/messages/inc:INC-7:start:c5")).json()
+            assert shown["status"] == "read"
+
+            gone = orjson.dumps(
+                {"event": "unsubscribed", "timestamp": 1795000000000, "user_id": "01234567890A="}
+            )
+            signature = hmac.new(viber_token.encode(), gone, hashlib.sha256).hexdigest()
+            stop = await client.post(
+                "/v1/channels/viber/callback",
+                content=gone,
+                headers={"X-Viber-Content-Signature": signature, "Authorization": ""},
+            )
+            assert stop.json()["stopped"] == 1
+            assert (await client.get("/v1/customers/c5/stops")).json()["channels"] == ["viber"]
+
+            wa_status = orjson.dumps(
+                {
+                    "entry": [
+                        {
+                            "changes": [
+                                {"value": {"statuses": [{"id": "wamid.9", "status": "read"}]}}
+                            ]
+                        }
+                    ]
+                }
+            )
+            digest = hmac.new(app_secret.encode(), wa_status, hashlib.sha256).hexdigest()
+            checked = await client.post(
+                "/v1/channels/whatsapp/callback",
+                content=wa_status,
+                headers={"X-Hub-Signature-256": f"sha256={digest}", "Authorization": ""},
+            )
+            assert checked.status_code == 200 and checked.json()["events"] == 1

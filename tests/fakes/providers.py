@@ -170,3 +170,58 @@ class FakeSmsc(FakeHttp):
             return error(9, "duplicate request, wait a minute")
         self.sent[key] = form
         return 200, {}, orjson.dumps({"id": key, "cnt": 1})
+
+
+class FakeWhatsApp(FakeHttp):
+    """The Cloud API's POST /{version}/{phone_number_id}/messages with Meta's error shape."""
+
+    def __init__(self, token: str, phone_number_id: str) -> None:
+        super().__init__()
+        self.token, self.phone_number_id = token, phone_number_id
+        self.sent: list[dict[str, Any]] = []
+        self.window_open: set[str] = set()  # numbers that wrote to us in the last 24 h
+
+    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
+        def error(status: int, code: int, message: str) -> Reply:
+            payload = {"error": {"message": message, "type": "OAuthException", "code": code}}
+            return status, {}, orjson.dumps(payload)
+
+        if headers.get("authorization") != f"Bearer {self.token}":
+            return error(401, 190, "Error validating access token: Session has expired")
+        if not path.endswith(f"/{self.phone_number_id}/messages"):
+            return error(400, 100, "Unsupported post request")
+        payload = orjson.loads(body)
+        self.requests.append({"path": path, **payload})
+        if payload.get("type") == "text" and payload["to"] not in self.window_open:
+            return error(400, 131047, "Re-engagement message")
+        self.sent.append(payload)
+        wamid = f"wamid.{len(self.sent)}"
+        reply = {
+            "messaging_product": "whatsapp",
+            "contacts": [{"input": payload["to"], "wa_id": payload["to"]}],
+            "messages": [{"id": wamid}],
+        }
+        return 200, {}, orjson.dumps(reply)
+
+
+class FakeViber(FakeHttp):
+    """Viber's POST /pa/send_message: HTTP 200 always, the outcome in `status`."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+        self.sent: list[dict[str, Any]] = []
+        self.unsubscribed: set[str] = set()
+
+    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
+        def status(code: int, message: str, **extra: Any) -> Reply:
+            return 200, {}, orjson.dumps({"status": code, "status_message": message, **extra})
+
+        if headers.get("x-viber-auth-token") != self.token:
+            return status(2, "invalidAuthToken")
+        payload = orjson.loads(body)
+        self.requests.append({"path": path, **payload})
+        if payload.get("receiver") in self.unsubscribed:
+            return status(6, "receiverNotSubscribed")
+        self.sent.append(payload)
+        return status(0, "ok", message_token=5000 + len(self.sent))
