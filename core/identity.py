@@ -19,9 +19,11 @@ class IdentityKind(StrEnum):
     vk = "vk"
     max = "max"
     chat = "chat"
+    push = "push"  # a device's registration token (FCM)
 
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+_PUSH_TOKEN = re.compile(r"^[A-Za-z0-9_:-]{20,4096}$")
 _HANDLE = re.compile(r"^[A-Za-z0-9_.:@+=-]{1,128}$")
 
 
@@ -43,6 +45,11 @@ def normalize(kind: IdentityKind, value: str, default_region: str, field: str) -
         if len(value) > 254 or not _EMAIL.match(value):
             raise InvalidInput(field, "not an email address")
         return value.lower()
+    if kind is IdentityKind.push:
+        # FCM registration tokens run to about 160 characters of [A-Za-z0-9_:-].
+        if not _PUSH_TOKEN.match(value):
+            raise InvalidInput(field, "not a device token (20-4096 letters, digits, _:-)")
+        return value
     if not _HANDLE.match(value):
         raise InvalidInput(field, f"not a valid {kind} id (1-128 letters, digits, _.:@+=-)")
     return value

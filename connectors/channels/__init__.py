@@ -42,7 +42,9 @@ def open_channel(name: str, config: Mapping[str, Any], client: httpx.AsyncClient
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise ValueError(f"{name}.{where}: {first['msg']}") from None
+        raise ValueError(
+            f"{name}.{where}: {first['msg']}" if where else f"{name}: {first['msg']}"
+        ) from None
     channel: Channel = getattr(module, channel_class)(name, settings, client)
     return channel
 

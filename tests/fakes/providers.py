@@ -225,3 +225,72 @@ class FakeViber(FakeHttp):
             return status(6, "receiverNotSubscribed")
         self.sent.append(payload)
         return status(0, "ok", message_token=5000 + len(self.sent))
+
+
+class FakeFcm(FakeHttp):
+    """Google's token endpoint (JWT bearer grant, RS256 checked with the public key) and
+    FCM's POST /v1/projects/{project}/messages:send with its error shape."""
+
+    def __init__(self, project: str, public_key: str) -> None:
+        super().__init__()
+        self.project, self.public_key = project, public_key
+        self.token_requests = 0
+        self.issued: set[str] = set()
+        self.sent: list[dict[str, Any]] = []
+        self.unregistered: set[str] = set()
+
+    def revoke_tokens(self) -> None:
+        self.issued.clear()
+
+    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
+        import jwt
+
+        if path == "/token":
+            form = _form(headers, body)
+            self.token_requests += 1
+            try:
+                claims = jwt.decode(
+                    form.get("assertion", ""),
+                    self.public_key,
+                    algorithms=["RS256"],
+                    audience=f"{self.url}/token",
+                )
+            except jwt.PyJWTError as exc:
+                return (
+                    400,
+                    {},
+                    orjson.dumps({"error": "invalid_grant", "error_description": str(exc)}),
+                )
+            assert claims["scope"].endswith("firebase.messaging")
+            token = f"ya29.token-{self.token_requests}"
+            self.issued.add(token)
+            return (
+                200,
+                {},
+                orjson.dumps({"access_token": token, "expires_in": 3599, "token_type": "Bearer"}),
+            )
+        if path != f"/v1/projects/{self.project}/messages:send":
+            return 404, {}, b"{}"
+        if headers.get("authorization", "").removeprefix("Bearer ") not in self.issued:
+            error = {
+                "code": 401,
+                "message": "Request had invalid authentication credentials.",
+                "status": "UNAUTHENTICATED",
+            }
+            return 401, {}, orjson.dumps({"error": error})
+        message = orjson.loads(body)["message"]
+        if message["token"] in self.unregistered:
+            error = {
+                "code": 404,
+                "message": "Requested entity was not found.",
+                "status": "NOT_FOUND",
+                "details": [
+                    {
+                        "@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError",
+                        "errorCode": "UNREGISTERED",
+                    }
+                ],
+            }
+            return 404, {}, orjson.dumps({"error": error})
+        self.sent.append(message)
+        return 200, {}, orjson.dumps({"name": f"projects/{self.project}/messages/{len(self.sent)}"})
