@@ -15,8 +15,10 @@ import re
 import time
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import httpx
+import orjson
 
 from core.errors import ProviderError
 
@@ -88,3 +90,12 @@ def same_secret(given: str | None, expected: str) -> bool:
 def http_timeout(seconds: float) -> httpx.Timeout:
     # Connecting should be quick; a provider that takes long to accept a socket is down.
     return httpx.Timeout(seconds, connect=min(seconds, 3.0))
+
+
+def json_object(raw: bytes) -> dict[str, Any]:
+    """A provider's JSON answer as a dict; {} for anything else (an HTML error page)."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return {}
+    return data if isinstance(data, dict) else {}

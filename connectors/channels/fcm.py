@@ -37,6 +37,7 @@ from connectors.channels.base import CallbackEvent, CallbackRejected, OutboundMe
 from connectors.channels.errors import (
     header,
     http_timeout,
+    json_object,
     redact,
     retry_after,
     same_secret,
@@ -135,7 +136,7 @@ class FcmChannel:
                 )
             except httpx.RequestError as exc:
                 raise unreachable(self.name, exc) from exc
-            data = _object(reply.content)
+            data = json_object(reply.content)
             token = data.get("access_token")
             if not reply.is_success or not isinstance(token, str):
                 # A refused service account is the deployment's fault: retried, loudly.
@@ -185,7 +186,7 @@ class FcmChannel:
                 token = await self.access_token(stale=token)
                 continue
             break
-        data = _object(reply.content)
+        data = json_object(reply.content)
         if reply.is_success and isinstance(data.get("name"), str):
             return SendResult(data["name"])
         error = self._refusal(reply, data)
@@ -235,11 +236,3 @@ class FcmChannel:
 
     async def aclose(self) -> None:
         return None
-
-
-def _object(raw: bytes) -> dict[str, Any]:
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return {}
-    return data if isinstance(data, dict) else {}

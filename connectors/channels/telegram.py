@@ -32,6 +32,7 @@ from connectors.channels.base import CallbackEvent, CallbackRejected, OutboundMe
 from connectors.channels.errors import (
     header,
     http_timeout,
+    json_object,
     redact,
     retry_after,
     same_secret,
@@ -92,7 +93,7 @@ class TelegramChannel:
         except httpx.RequestError as exc:
             log.info("telegram unreachable", extra={"message_id": message.id, "channel": self.name})
             raise unreachable(self.name, exc) from exc
-        data = _json_object(reply.content)
+        data = json_object(reply.content)
         if reply.status_code == 200 and data.get("ok") is True:
             result = data.get("result")
             sent_id = result.get("message_id") if isinstance(result, dict) else None
@@ -135,7 +136,7 @@ class TelegramChannel:
             raise CallbackRejected("no webhook_secret configured for this channel")
         if not same_secret(header(headers, SECRET_HEADER), secret.get_secret_value()):
             raise CallbackRejected(f"{SECRET_HEADER} does not match")
-        update = _json_object(body)
+        update = json_object(body)
         if not update:
             raise CallbackRejected("update is not a JSON object")
         # Edits and channel posts are not new answers to us; other update kinds carry no text.
@@ -161,11 +162,3 @@ class TelegramChannel:
 
     async def aclose(self) -> None:
         return None  # the shared client belongs to the caller
-
-
-def _json_object(raw: bytes) -> dict[str, Any]:
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return {}
-    return data if isinstance(data, dict) else {}

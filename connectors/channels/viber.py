@@ -33,6 +33,7 @@ from connectors.channels.errors import (
     header,
     http_refusal,
     http_timeout,
+    json_object,
     redact,
     same_secret,
     unreachable,
@@ -95,7 +96,7 @@ class ViberChannel:
             raise unreachable(self.name, exc) from exc
         if not reply.is_success:
             raise http_refusal(self.name, reply, reply.text[:200])
-        data = _object(reply.content)
+        data = json_object(reply.content)
         status = data.get("status")
         if status == 0:
             return SendResult(str(data.get("message_token")))
@@ -122,7 +123,7 @@ class ViberChannel:
         expected = hmac.new(self._token.encode(), body, hashlib.sha256).hexdigest()
         if not same_secret(header(headers, SIGNATURE_HEADER), expected):
             raise CallbackRejected(f"{SIGNATURE_HEADER} does not match")
-        data = _object(body)
+        data = json_object(body)
         event = str(data.get("event", ""))
         at = data.get("timestamp")
         moment = float(at) / 1000 if isinstance(at, int | float) else None  # Viber sends ms
@@ -151,14 +152,6 @@ class ViberChannel:
 
     async def aclose(self) -> None:
         return None
-
-
-def _object(raw: bytes) -> dict[str, Any]:
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _text(value: Any) -> str | None:

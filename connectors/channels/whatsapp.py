@@ -37,6 +37,7 @@ from connectors.channels.base import CallbackEvent, CallbackRejected, OutboundMe
 from connectors.channels.errors import (
     header,
     http_timeout,
+    json_object,
     redact,
     retry_after,
     same_secret,
@@ -113,7 +114,7 @@ class WhatsAppChannel:
             )
         except httpx.RequestError as exc:
             raise unreachable(self.name, exc) from exc
-        data = _object(reply.content)
+        data = json_object(reply.content)
         if reply.is_success and isinstance(data.get("messages"), list) and data["messages"]:
             return SendResult(str(data["messages"][0].get("id")))
         error = self._refusal(reply, data)
@@ -170,7 +171,7 @@ class WhatsAppChannel:
         )
         if not same_secret(header(headers, SIGNATURE_HEADER), expected):
             raise CallbackRejected(f"{SIGNATURE_HEADER} does not match")
-        update = _object(body)
+        update = json_object(body)
         events: list[CallbackEvent] = []
         for entry in _list(update.get("entry")):
             for change in _list(entry.get("changes")):
@@ -219,14 +220,6 @@ class WhatsAppChannel:
 
     async def aclose(self) -> None:
         return None
-
-
-def _object(raw: bytes) -> dict[str, Any]:
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _list(value: Any) -> list[dict[str, Any]]:
