@@ -19,6 +19,7 @@ from api.metrics import REQUEST_SECONDS
 from api.routes import (
     approvals,
     console,
+    crm,
     customers,
     desk,
     events,
@@ -44,7 +45,13 @@ from proactive.followups import Followups
 from proactive.incident_cache import OpenIncidents
 from proactive.incidents import Incidents
 from proactive.live import open_hub
-from proactive.runtime import http_client, load_followups, make_dispatcher, open_channels
+from proactive.runtime import (
+    crm_notes,
+    http_client,
+    load_followups,
+    make_dispatcher,
+    open_channels,
+)
 
 log = logging.getLogger("forecall.api")
 
@@ -128,6 +135,7 @@ def create_app(
             actions=load_catalogue(settings.scenario_file or BUILTIN_ACTIONS),
             open_incidents=OpenIncidents(opened),
             live=open_hub(settings.store),
+            crm=crm_notes(settings, opened, outbox),
             followups=Followups(opened, outbox, load_followups(settings), catalogue, set(channels)),
         )
         state: AppState = app.state.forecall
@@ -180,6 +188,7 @@ def create_app(
         voice.router,
         scenarios.router,
         approvals.router,
+        crm.router,
         desk.router,
         console.router,
     )

@@ -17,6 +17,7 @@ from core.events import Catalogue
 from core.settings import Settings
 from predictors.actions import Catalogue as ActionCatalogue
 from predictors.registry import ModelRegistry
+from proactive.crm_notes import CrmNotes
 from proactive.followups import Followups
 from proactive.incident_cache import OpenIncidents
 from proactive.incidents import Incidents
@@ -41,6 +42,7 @@ class AppState:
     followups: Followups
     checks: dict[str, str] = field(default_factory=dict)  # readiness: part -> problem
     live: Hub = field(default_factory=LocalHub)  # desk cards, live (proactive/live.py)
+    crm: CrmNotes | None = None  # notes on the CRM contact (proactive/crm_notes.py)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     def background(self, work: Coroutine[Any, Any, None]) -> None:

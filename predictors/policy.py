@@ -21,6 +21,7 @@ ADDRESS_KIND = {
     "telegram": "telegram",
     "email": "email",
     "push": "push",
+    "bitrix24": "bitrix24",
 }
 FALLBACK_ORDER = ("telegram", "sms", "email", "whatsapp", "viber", "push")
 _CHANNELS = frozenset(c.value for c in Channel)

@@ -76,6 +76,7 @@ class Dispatcher:
         limits: Mapping[str, TokenBucket] | None = None,
         gate: SendGate = open_gate,
         settings: DispatchSettings | None = None,
+        on_sent: Callable[[Message, float], Awaitable[None]] | None = None,
     ) -> None:
         self.outbox = outbox
         self.channels = channels
@@ -83,6 +84,7 @@ class Dispatcher:
         self.worker_id = worker_id
         self.limits = dict(limits or {})
         self.gate = gate
+        self.on_sent = on_sent  # e.g. a note in the CRM (proactive.crm_notes)
         self.settings = settings or DispatchSettings()
         self.breakers = {name: CircuitBreaker(clock.now) for name in channels}
         self._slots = asyncio.Semaphore(self.settings.concurrency)
@@ -228,6 +230,11 @@ class Dispatcher:
         message.error = None
         await self.outbox.finish(message, self.clock.now())
         MESSAGES_TOTAL.labels(message.route.channel, "sent").inc()
+        if self.on_sent is not None:
+            try:
+                await self.on_sent(message, self.clock.now())
+            except Exception:  # the message is sent; a missing note must not resend it
+                log.exception("after-send hook failed", extra={"message_id": message.id})
 
     async def _failed(
         self,

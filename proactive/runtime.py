@@ -19,6 +19,7 @@ from core.events import Catalogue
 from core.settings import Settings
 from predictors.scenarios import BUILTIN as BUILTIN_SCENARIOS
 from predictors.scenarios import Scenarios, load_scenarios
+from proactive.crm_notes import CrmNotes
 from proactive.dispatcher import Dispatcher, DispatchSettings
 from proactive.gate import StopListGate
 from proactive.policy_gate import ContactPolicy
@@ -60,6 +61,7 @@ def make_dispatcher(
         if config.rate_per_second
     }
     d = settings.dispatcher
+    notes = crm_notes(settings, store, outbox)
     return Dispatcher(
         outbox,
         channels,
@@ -80,4 +82,13 @@ def make_dispatcher(
             max_attempts=d.max_attempts,
             base_delay=d.base_delay,
         ),
+        on_sent=notes.on_sent if notes is not None else None,
     )
+
+
+def crm_notes(settings: Settings, store: Store, outbox: Outbox) -> CrmNotes | None:
+    """Notes for the CRM configured among the channels, if any."""
+    for name, config in settings.channels.items():
+        if config.kind == "bitrix24":
+            return CrmNotes(store, outbox, name, "bitrix24")
+    return None

@@ -80,6 +80,16 @@ async def run(state: AppState, body: InboundIn) -> tuple[dict[str, Any], Decisio
     return await inbound.decide(work, budget, body.call_id, fallback)
 
 
+def call_note(found: inbound.Facts, decision: Decision) -> str:
+    """The prediction as the CRM's timeline shows it."""
+    reasons = ", ".join(f"{r} ({p:.0%})" for r, p in found.reasons.top)
+    return (
+        f"Forecall: входящий звонок {found.call_id}. Вероятные причины: {reasons or 'нет данных'}. "
+        f"Риск оттока: {found.churn.band} ({found.churn.score:.2f}). "
+        f"Рекомендация: {decision.top.spec.title}."
+    )
+
+
 async def remember(
     state: AppState,
     found: inbound.Facts,
@@ -94,6 +104,10 @@ async def remember(
     from proactive import cards
 
     await cards.keep(state.store, state.live, state.catalogue, found, decision, context or {})
+    if state.crm is not None and found.customer_id:
+        await state.crm.on_call(
+            found.call_id, found.customer_id, call_note(found, decision), state.clock.now()
+        )
     if found.customer_id and found.incidents:
         from proactive.deflection import count_contacts
 

@@ -27,6 +27,8 @@ KINDS: dict[str, tuple[str, str, str]] = {
     "whatsapp": ("connectors.channels.whatsapp", "WhatsAppChannel", "WhatsAppConfig"),
     "viber": ("connectors.channels.viber", "ViberChannel", "ViberConfig"),
     "fcm": ("connectors.channels.fcm", "FcmChannel", "FcmConfig"),
+    # Timeline comments in the CRM: notes travel the outbox like messages.
+    "bitrix24": ("connectors.crm.bitrix24", "Bitrix24", "Bitrix24Config"),
 }
 
 

@@ -294,3 +294,36 @@ class FakeFcm(FakeHttp):
             return 404, {}, orjson.dumps({"error": error})
         self.sent.append(message)
         return 200, {}, orjson.dumps({"name": f"projects/{self.project}/messages/{len(self.sent)}"})
+
+
+class FakeBitrix24(FakeHttp):
+    """A portal's REST API behind an inbound webhook URL (/rest/<user>/<code>/<method>.json):
+    crm.contact.get, crm.deal.get, crm.timeline.comment.add, with Bitrix24's error shape."""
+
+    def __init__(self, code: str = "k3y0fth3w3bh00k") -> None:
+        super().__init__()
+        self.webhook_url = f"{self.url}/rest/1/{code}/"
+        self.prefix = f"/rest/1/{code}/"
+        self.contacts: dict[int, dict[str, Any]] = {}
+        self.deals: dict[int, dict[str, Any]] = {}
+        self.comments: list[dict[str, Any]] = []
+
+    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
+        def error(status: int, code: str, text: str) -> Reply:
+            return status, {}, orjson.dumps({"error": code, "error_description": text})
+
+        if not path.startswith(self.prefix):
+            return error(401, "INVALID_CREDENTIALS", "Invalid request credentials")
+        name = path[len(self.prefix) :].removesuffix(".json")
+        params = orjson.loads(body) if body else {}
+        self.requests.append({"method": name, **params})
+        if name in ("crm.contact.get", "crm.deal.get"):
+            table = self.contacts if name == "crm.contact.get" else self.deals
+            found = table.get(int(params.get("id", 0)))
+            if found is None:
+                return error(400, "ERROR_NOT_FOUND", "Not found")
+            return 200, {}, orjson.dumps({"result": found, "time": {}})
+        if name == "crm.timeline.comment.add":
+            self.comments.append(params["fields"])
+            return 200, {}, orjson.dumps({"result": len(self.comments), "time": {}})
+        return error(400, "ERROR_METHOD_NOT_FOUND", "Method not found!")

@@ -1,0 +1,1 @@
+"""CRM connectors: events in from the CRM, results out to its timeline."""
