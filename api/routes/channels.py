@@ -10,9 +10,11 @@ from fastapi.responses import PlainTextResponse
 
 from api.deps import StateDep, require
 from api.responses import OrjsonResponse, json_response
+from api.state import AppState
 from connectors.channels.base import CallbackRejected, is_stop_word
 from core.apikeys import ApiKey
-from core.errors import NotFound, Unauthorized
+from core.errors import InvalidInput, NotFound, Unauthorized
+from core.identity import IdentityKind, normalize
 from core.messages import Status
 from predictors.policy import ADDRESS_KIND
 
@@ -38,18 +40,13 @@ async def callback(name: str, request: Request, state: StateDep) -> OrjsonRespon
     updated = stopped = 0
     for event in events:
         if event.kind == "reply":
-            if event.text and event.address and is_stop_word(event.text):
-                kind = ADDRESS_KIND.get(name, name)
-                customer_id = await state.store.find_customer(kind, event.address)
-                if customer_id is not None:
-                    await state.store.set_stop(customer_id, name, True, now)
+            replier = await _replier(state, name, event.address)
+            if replier is not None:
+                stop = bool(event.text and is_stop_word(event.text))
+                if stop:
+                    await state.store.set_stop(replier, name, True, now)
                     stopped += 1
-            if event.address:
-                kind = ADDRESS_KIND.get(name, name)
-                replier = await state.store.find_customer(kind, event.address)
-                if replier is not None:
-                    stop = bool(event.text and is_stop_word(event.text))
-                    await state.followups.on_reply(replier, stop, now)
+                await state.followups.on_reply(replier, stop, now)
             continue
         message_id = event.message_id
         if message_id is None and event.provider_message_id:
@@ -63,6 +60,21 @@ async def callback(name: str, request: Request, state: StateDep) -> OrjsonRespon
         extra={"channel": name, "events": len(events), "updated": updated, "stopped": stopped},
     )
     return json_response({"events": len(events), "updated": updated, "stopped": stopped})
+
+
+async def _replier(state: AppState, channel: str, address: str | None) -> str | None:
+    """The customer who wrote from `address`. Providers write addresses their own way
+    (SMSC sends "79161234567", mail hooks keep the sender's case), so it is normalized
+    like a stored identity first; an address that cannot be one matches nobody."""
+    if not address:
+        return None
+    kind = ADDRESS_KIND.get(channel, channel)
+    if kind in IdentityKind.__members__:
+        try:
+            address = normalize(IdentityKind(kind), address, state.settings.default_region, kind)
+        except InvalidInput:
+            return None
+    return await state.store.find_customer(kind, address)
 
 
 @router.get("/channels/{name}/callback", response_class=PlainTextResponse)
