@@ -3,6 +3,7 @@ their APIs: sends, documented error codes, signed callbacks."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -14,8 +15,9 @@ from connectors.channels import open_channel
 from connectors.channels.base import CallbackRejected
 from connectors.channels.smsc import callback_signature, smsc_id
 from core.errors import ProviderError
+from tests.api.test_incidents import incident, until
 from tests.connectors.channels.conftest import outbound
-from tests.fakes.providers import FakeSmsc, FakeSmsGateway
+from tests.fakes.providers import FakeSmsc, FakeSmsGateway, FakeTelegram
 
 CALLBACK_SECRET = "callback-secret-0123456789"
 
@@ -149,3 +151,62 @@ def test_smsc_callbacks_are_checked_by_their_hash() -> None:
 def test_smsc_needs_credentials() -> None:
     with pytest.raises(ValueError, match="give login and password, or api_key"):
         open_channel("sms", {"kind": "smsc", "login": "x"}, httpx.AsyncClient())
+
+
+async def test_gateway_notice_receipt_and_stop_reply_through_the_api(
+    app_factory: Callable[..., Any],
+) -> None:
+    token = "123456:ABC-test-token"
+    with FakeSmsGateway() as fake, FakeTelegram(token) as bot:
+        channels = {
+            "sms": gateway(fake),
+            "telegram": {"kind": "telegram", "token": token, "base_url": bot.url},
+        }
+        person = {
+            "identities": [
+                {"kind": "phone", "value": "8 (916) 111-00-06"},
+                {"kind": "telegram", "value": "551006"},
+            ],
+            "region": "RU-MOW",
+            "services": ["internet"],
+            "time_zone": "Europe/Moscow",
+            "channel_preferences": ["sms", "telegram"],
+        }
+        async with app_factory(channels=channels) as client:
+            assert (await client.put("/v1/customers/c6", json=person)).status_code == 201
+            assert (await client.post("/v1/incidents", json=incident())).status_code == 201
+            await until(lambda: len(fake.sent) == 1, "the SMS notice")
+            sent = fake.sent["inc:INC-7:start:c6"]
+            assert sent["phone"] == "+79161110006" and "Нет интернета на Тверской" in sent["text"]
+
+            token_header = {"X-Callback-Token": CALLBACK_SECRET, "Authorization": ""}
+            receipt = orjson.dumps({"id": "inc:INC-7:start:c6", "status": "delivered"})
+            delivered = await client.post(
+                "/v1/channels/sms/callback", content=receipt, headers=token_header
+            )
+            assert delivered.status_code == 200 and delivered.json()["updated"] == 1
+            shown = (await client.get("/v1/messages/inc:INC-7:start:c6")).json()
+            assert shown["status"] == "delivered"
+
+            # The gateway writes the sender its own way ("79161110006"); still the customer.
+            reply = urlencode({"phone": "79161110006", "text": "стоп"})
+            form = {"Content-Type": "application/x-www-form-urlencoded", "Authorization": ""}
+            forged = await client.post(
+                "/v1/channels/sms/callback",
+                content=reply,
+                headers={**form, "X-Callback-Token": "guess"},
+            )
+            assert forged.status_code == 401
+            assert (await client.get("/v1/customers/c6/stops")).json()["channels"] == []
+            stop = await client.post(
+                "/v1/channels/sms/callback",
+                content=reply,
+                headers={**form, "X-Callback-Token": CALLBACK_SECRET},
+            )
+            assert stop.status_code == 200 and stop.json()["stopped"] == 1
+            assert (await client.get("/v1/customers/c6/stops")).json()["channels"] == ["sms"]
+
+            moved = await client.patch("/v1/incidents/INC-7", json={"eta": "2026-11-18T18:00:00Z"})
+            assert moved.status_code == 200
+            await until(lambda: len(bot.sent) == 1, "the Telegram update after стоп")
+            assert len(fake.sent) == 1 and bot.sent[0]["chat_id"] == "551006"
