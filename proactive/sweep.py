@@ -34,10 +34,14 @@ async def sweep(
 ) -> SweepResult:
     result = SweepResult()
     cursor = ""
+    seen: set[str] = set()  # Redis SCAN may return a key twice; count (and read) it once
     while True:
         ids, cursor = await store.customer_ids(cursor, PAGE)
         events: list[Event] = []
         for customer_id in ids:
+            if customer_id in seen:
+                continue
+            seen.add(customer_id)
             record, blob = await store.get_profile(customer_id)
             if record is None:
                 continue
