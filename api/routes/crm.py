@@ -7,13 +7,23 @@
     ONCRMDEALUPDATE                       -> crm.deal.get -> order_status_changed by the
                                             configured stage map (WON -> delivered also
                                             sends order_delivered)
-Other events are acknowledged and ignored. Event ids are derived from the deal and its
-stage, so a webhook delivered twice changes nothing.
+    ONVOXIMPLANTCALLEND                   -> contact (from the form, no REST read): ivr for
+                                            incoming and redirected calls, desk for
+                                            outgoing and callbacks; reason "unknown",
+                                            resolved false, call_id = CALL_ID
+A call's customer is the contact's (CRM_ENTITY_TYPE CONTACT), else the phone number's;
+an unknown caller, an informational robot call and an outgoing call that did not
+connect are acknowledged and not counted. Missed incoming calls count: the customer
+tried to reach us. Other events are acknowledged and ignored. Event ids are derived from
+the deal and its stage, or from the call (b24:call:<CALL_ID>), so a webhook delivered
+twice changes nothing.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -24,13 +34,20 @@ from api.responses import OrjsonResponse, json_response
 from api.state import AppState
 from connectors.crm.bitrix24 import Bitrix24, contact_body, parse_form
 from core import directory
+from core.batch import ID_PATTERN
 from core.customers import CustomerIn
-from core.errors import NotFound, ProviderError, StoreUnavailable, Unauthorized
+from core.errors import InvalidInput, NotFound, ProviderError, StoreUnavailable, Unauthorized
 from core.events import Event
+from core.identity import IdentityKind
 from core.ingest import ingest
 
 router = APIRouter(prefix="/v1/crm", tags=["crm"])
 log = logging.getLogger("forecall.crm")
+# CALL_TYPE -> the contact's channel: 1 outgoing, 2 incoming, 3 incoming redirected,
+# 4 callback. 5, an informational robot call, is no contact.
+CALL_CHANNELS = {"1": "desk", "2": "ivr", "3": "ivr", "4": "desk"}
+# No reason is known for a call the portal registered; not one of CONTACT_REASONS.
+CALL_REASON = "unknown"
 
 
 def _bitrix(state: AppState) -> Bitrix24:
@@ -48,6 +65,8 @@ async def bitrix24_event(request: Request, state: StateDep) -> OrjsonResponse:
     if not b24.verify(form):
         raise Unauthorized("auth[application_token] does not match the configured token")
     event, entity = form.get("event", "").upper(), form.get("data[FIELDS][ID]", "")
+    if event == "ONVOXIMPLANTCALLEND":  # the call is in the form: no data[FIELDS][ID]
+        return json_response({"event": event, **await _call(state, form)})
     if not entity.isdigit():
         return json_response({"event": event, "handled": False, "why": "no data[FIELDS][ID]"})
     try:
@@ -135,3 +154,59 @@ async def _deal(state: AppState, b24: Bitrix24, deal_id: str, added: bool) -> in
         await ingest(state.store, events, state.catalogue, now)
         await state.followups.on_events(events, now)
     return len(events)
+
+
+async def _call(state: AppState, form: Mapping[str, str]) -> dict[str, Any]:
+    call_id, kind = form.get("data[CALL_ID]", ""), form.get("data[CALL_TYPE]", "")
+    channel = CALL_CHANNELS.get(kind)
+    if channel is None:
+        return {"handled": False, "why": "not a call with a customer (CALL_TYPE 1-4)"}
+    event_id = f"b24:call:{call_id}"
+    if not call_id or not ID_PATTERN.match(event_id):
+        return {"handled": False, "why": "no usable data[CALL_ID]"}
+    if kind == "1" and form.get("data[CALL_FAILED_CODE]") != "200":
+        # We dialled and nobody answered: the customer did not contact us.
+        return {"handled": False, "why": "an outgoing call that did not connect"}
+    customer_id = await _caller(state, form)
+    if customer_id is None:
+        return {"handled": False, "why": "no customer has this contact or phone number"}
+    now = state.clock.now()
+    data = {"channel": channel, "reason": CALL_REASON, "resolved": False, "call_id": call_id}
+    events = [
+        Event(
+            event_id,
+            "contact",
+            customer_id,
+            _started(form.get("data[CALL_START_DATE]", ""), now),
+            state.catalogue.check(0, "contact", data),
+        )
+    ]
+    await ingest(state.store, events, state.catalogue, now)
+    await state.followups.on_events(events, now)
+    return {"handled": True, "customer_id": customer_id, "events": len(events)}
+
+
+async def _caller(state: AppState, form: Mapping[str, str]) -> str | None:
+    entity = form.get("data[CRM_ENTITY_ID]", "")
+    if form.get("data[CRM_ENTITY_TYPE]", "").upper() == "CONTACT" and entity.isdigit():
+        found = await state.store.find_customer("bitrix24", entity)
+        if found is not None:
+            return found
+    try:
+        return await directory.identify(
+            state.store,
+            IdentityKind.phone,
+            form.get("data[PHONE_NUMBER]", ""),
+            state.settings.default_region,
+        )
+    except InvalidInput:  # a hidden number, an internal extension
+        return None
+
+
+def _started(raw: str, now: float) -> float:
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        return now
+    # A skewed portal clock must not date a contact in the future.
+    return min(moment.timestamp(), now) if moment.tzinfo is not None else now

@@ -153,3 +153,100 @@ async def test_notices_and_calls_leave_timeline_comments_once(
             await until(lambda: len(portal.comments) == 2, "the call's comment")
             assert portal.comments[1]["COMMENT"].startswith("Forecall: входящий звонок call-9")
             assert len(portal.comments) == 2
+
+
+async def call_ended(
+    client: httpx.AsyncClient, call_id: str, token: str = TOKEN, **data: str
+) -> httpx.Response:
+    """ONVOXIMPLANTCALLEND as the portal posts it: the call is in the form itself."""
+    fields = {
+        "CALL_ID": call_id,
+        "CALL_TYPE": "2",
+        "PHONE_NUMBER": "+79165551234",
+        "PORTAL_NUMBER": "reg1",
+        "CALL_DURATION": "95",
+        "CALL_START_DATE": "2026-11-18T13:58:02+03:00",
+        "CALL_FAILED_CODE": "200",
+        "CRM_ACTIVITY_ID": "7953",
+        **data,
+    }
+    form = {
+        "event": "ONVOXIMPLANTCALLEND",
+        **{f"data[{k}]": v for k, v in fields.items()},
+        "ts": "1795000000",
+        "auth[domain]": "shop.bitrix24.ru",
+        "auth[application_token]": token,
+    }
+    return await client.post(
+        "/v1/crm/bitrix24/events",
+        content=urlencode(form),
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Authorization": ""},
+    )
+
+
+async def test_registered_calls_come_in_as_contacts(app_factory: Callable[..., Any]) -> None:
+    with FakeBitrix24() as portal:
+        portal.contacts[42] = CONTACT
+        async with app_factory(**settings(portal)) as client:
+            await hook(client, "ONCRMCONTACTADD", 42)
+            reads = len(portal.requests)
+
+            async def profile() -> dict[str, Any]:
+                shown: dict[str, Any] = (await client.get("/v1/customers/b24-42/profile")).json()
+                return shown
+
+            forged = await call_ended(client, "c1", token="guess", CRM_ENTITY_TYPE="CONTACT")
+            assert forged.status_code == 401 and (await profile())["contacts_30d"] == 0
+
+            by_contact = {"CRM_ENTITY_TYPE": "CONTACT", "CRM_ENTITY_ID": "42"}
+            answered = await call_ended(client, "c1", PHONE_NUMBER="", **by_contact)
+            assert answered.status_code == 200
+            assert answered.json() == {
+                "event": "ONVOXIMPLANTCALLEND",
+                "handled": True,
+                "customer_id": "b24-42",
+                "events": 1,
+            }
+            shown = await profile()
+            assert shown["contacts_30d"] == 1
+            assert shown["last_contact"] == {
+                "at": "2026-11-18T10:58:02Z",
+                "days_since": 0.01,
+                "reason": "unknown",
+                "resolved": False,
+                "channel": "ivr",
+            }
+            again = await call_ended(client, "c1", PHONE_NUMBER="", **by_contact)
+            assert again.status_code == 200 and again.json()["handled"] is True
+            assert (await profile())["contacts_30d"] == 1  # delivered twice: counted once
+
+            # Found by the number as the portal writes it; a missed call still counts.
+            missed = await call_ended(
+                client,
+                "c2",
+                PHONE_NUMBER="79165551234",
+                CALL_TYPE="3",
+                CALL_DURATION="0",
+                CALL_FAILED_CODE="304",
+                CALL_START_DATE="2026-11-18T14:01:00+03:00",
+            )
+            assert missed.json()["customer_id"] == "b24-42"
+            shown = await profile()
+            assert shown["contacts_30d"] == 2 and shown["last_contact"]["resolved"] is False
+
+            outgoing = await call_ended(
+                client, "c3", CALL_TYPE="1", CALL_START_DATE="2026-11-18T14:02:00+03:00"
+            )
+            assert outgoing.json()["handled"] is True
+            shown = await profile()
+            assert shown["contacts_30d"] == 3 and shown["last_contact"]["channel"] == "desk"
+
+            not_reached = await call_ended(client, "c4", CALL_TYPE="1", CALL_FAILED_CODE="486")
+            robot = await call_ended(client, "c5", CALL_TYPE="5")
+            stranger = await call_ended(client, "c6", PHONE_NUMBER="+74957654321")
+            hidden = await call_ended(client, "c7", PHONE_NUMBER="anonymous")
+            for ignored in (not_reached, robot, stranger, hidden):
+                assert ignored.status_code == 200 and ignored.json()["handled"] is False
+            assert stranger.json()["why"] == "no customer has this contact or phone number"
+            assert (await profile())["contacts_30d"] == 3
+            assert len(portal.requests) == reads  # a call needs no REST read
