@@ -127,6 +127,14 @@ class Store(Protocol):
 
     async def get_doc(self, collection: str, doc_id: str) -> bytes | None: ...
 
+    async def swap_doc(
+        self, collection: str, doc_id: str, expected: bytes | None, record: bytes
+    ) -> bool:
+        """Replace a (non-customer) document only if it is still `expected` (None: absent);
+        False when another writer got there first. A lease or a rotating secret that two
+        workers must not both take rests on this."""
+        ...
+
     async def docs(self, collection: str) -> list[bytes]:
         """Every document of a collection, in the order of their ids."""
         ...

@@ -58,12 +58,25 @@ end
 return 0
 """
 
+# ARGV[2] is "" for "the field must be absent", else "=" + the value it must hold (so an
+# empty value and an absent field differ).
+_SWAP_FIELD = """
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+local want = ARGV[2]
+if (want == '' and current ~= false) or (want ~= '' and current ~= string.sub(want, 2)) then
+  return 0
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1
+"""
+
 
 class RedisStore:
     def __init__(self, client: aioredis.Redis) -> None:
         self._r = client
         self._cas_many = client.register_script(_CAS_MANY)
         self._create_incident = client.register_script(_CREATE_INCIDENT)
+        self._swap_field = client.register_script(_SWAP_FIELD)
         self._index = TermIndex(client)
 
     @classmethod
@@ -416,6 +429,18 @@ class RedisStore:
             return _bytes(await self._r.hget(keys.docs(collection), doc_id))
         except RedisError as exc:
             raise StoreUnavailable(f"Redis read failed: {exc}") from exc
+
+    async def swap_doc(
+        self, collection: str, doc_id: str, expected: bytes | None, record: bytes
+    ) -> bool:
+        try:
+            swapped = await self._swap_field(
+                keys=[keys.docs(collection)],
+                args=[doc_id, b"" if expected is None else b"=" + expected, record],
+            )
+        except RedisError as exc:
+            raise StoreUnavailable(f"Redis write failed: {exc}") from exc
+        return bool(swapped)
 
     async def docs(self, collection: str) -> list[bytes]:
         try:

@@ -415,6 +415,23 @@ class SQLiteStore:
         )
         return bytes(rows[0][0]) if rows else None  # type: ignore[call-overload]
 
+    async def swap_doc(
+        self, collection: str, doc_id: str, expected: bytes | None, record: bytes
+    ) -> bool:
+        with self._write() as db:  # BEGIN IMMEDIATE: the read and the write are one step
+            row = db.execute(
+                "SELECT record FROM docs WHERE collection=? AND id=?", (collection, doc_id)
+            ).fetchone()
+            current = bytes(row[0]) if row is not None else None
+            if current != expected:
+                return False
+            db.execute(
+                "INSERT OR REPLACE INTO docs (collection, id, customer_id, record) "
+                "VALUES (?, ?, NULL, ?)",
+                (collection, doc_id, record),
+            )
+            return True
+
     async def docs(self, collection: str) -> list[bytes]:
         rows = self._read("SELECT record FROM docs WHERE collection=? ORDER BY id", (collection,))
         return [bytes(r[0]) for r in rows]  # type: ignore[call-overload]

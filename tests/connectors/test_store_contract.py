@@ -277,6 +277,21 @@ async def test_marks_and_docs_and_their_erasure(store: Store, store_url: str) ->
     await assert_no_trace(store_url, "c1", ["+79161234567"])
 
 
+async def test_swap_doc_lets_exactly_one_writer_win(store: Store) -> None:
+    assert await store.swap_doc("oauth", "amo", b"x", b"v1") is False  # absent, not b"x"
+    assert await store.get_doc("oauth", "amo") is None
+    assert await store.swap_doc("oauth", "amo", None, b"") is True  # an empty value...
+    assert await store.swap_doc("oauth", "amo", None, b"v1") is False  # ...is not absent
+    assert await store.swap_doc("oauth", "amo", b"", b"v1") is True
+    # Ten workers race to replace v1: one wins, the rest see they lost.
+    won = await asyncio.gather(
+        *(store.swap_doc("oauth", "amo", b"v1", f"v2-{i}".encode()) for i in range(10))
+    )
+    assert sum(won) == 1
+    assert await store.get_doc("oauth", "amo") == f"v2-{won.index(True)}".encode()
+    assert await store.docs("oauth") == [f"v2-{won.index(True)}".encode()]
+
+
 async def test_customer_ids_page_through_everyone(store: Store) -> None:
     everyone = {f"c{i:03d}" for i in range(130)}
     for customer_id in everyone:
