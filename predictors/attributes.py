@@ -11,7 +11,7 @@ from typing import Any
 
 from core.clock import utc_iso
 from core.events import Catalogue
-from predictors.profile import bucket_stride
+from predictors.profile import bucket_stride, known_reason
 from predictors.profile_codec import day_of
 from predictors.windows import bitmap_totals, bucket_totals
 
@@ -160,6 +160,7 @@ def _last_contact(state: dict[str, Any], now: float) -> dict[str, Any] | None:
         "reason": reason,
         "resolved": resolved,
         "channel": channel,
+        "known_reason": known_reason(state),  # the latest one somebody learned
     }
 
 

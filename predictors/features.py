@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from core.events import CONTACT_REASONS
+from predictors.profile import known_reason
 from predictors.profile_codec import day_of
 from predictors.windows import bitmap_totals
 
@@ -178,7 +179,8 @@ def fill(
     v[at + 2] = _days(now, contact[0] if contact else None)
     if contact:
         v[at + 3] = not contact[2]
-        v[_REASON_AT + _REASON_INDEX.get(contact[1], len(CONTACT_REASONS) - 1)] = 1.0
+        reason = known_reason(state) or contact[1]
+        v[_REASON_AT + _REASON_INDEX.get(reason, len(CONTACT_REASONS) - 1)] = 1.0
 
     at = _REASON_AT + len(CONTACT_REASONS)
     _, dl30, dlp30, dl90, _ = _windows(d.get("message_delivered"), 2, today)

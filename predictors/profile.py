@@ -37,6 +37,7 @@ from predictors.profile_codec import Seen, day_of, fingerprint
 HORIZON_DAYS = 180  # twice the longest window: the previous 90-day window needs it
 DEDUPE_DAYS = 7  # how long a re-sent event that feeds no count is still reported as such
 MAX_ORDERS = 3
+UNKNOWN_REASON = "unknown"  # a contact whose reason nobody told us
 MAX_DEPOSITS = 5
 _FULL_MASK = (1 << HORIZON_DAYS) - 1
 
@@ -203,9 +204,21 @@ def _order(state: dict[str, Any], event: Event, ts: int) -> None:
 
 
 def _contact(state: dict[str, Any], event: Event, ts: int) -> None:
+    data = event.data
     if ts >= state.get("ct", [0])[0]:
-        data = event.data
         state["ct"] = [ts, data["reason"], data["resolved"], data["channel"]]
+    # A contact of unknown reason (a call the CRM registered) must not hide the last
+    # reason we did learn: kept apart, so the order events arrive in does not matter.
+    if data["reason"] != UNKNOWN_REASON and ts >= state.get("ctr", [0])[0]:
+        state["ctr"] = [ts, data["reason"]]
+
+
+def known_reason(state: dict[str, Any]) -> str | None:
+    """The reason of the latest contact whose reason is known."""
+    known = state.get("ctr")
+    if known is None and "ct" in state and state["ct"][1] != UNKNOWN_REASON:
+        return str(state["ct"][1])  # a profile written before "ctr" existed
+    return str(known[1]) if known is not None else None
 
 
 def _product(state: dict[str, Any], event: Event, ts: int) -> None:

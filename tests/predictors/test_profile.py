@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.events import Catalogue, Event
-from predictors import attributes, profile, profile_codec
+from predictors import attributes, features, profile, profile_codec
 
 CATALOGUE = Catalogue.with_extensions()
 NOW = 1_795_000_000.0
@@ -50,6 +50,8 @@ def history() -> list[Event]:
         ev("a3", "application_step", 2.5, application_id="a", step=1),
         ev("ct", "contact", 6 * hour, channel="ivr", reason="order_delayed", resolved=False),
         ev("ct0", "contact", 20, channel="chat", reason="other", resolved=True),
+        # A call the CRM registered later, reason unknown: it must not hide order_delayed.
+        ev("cu", "contact", 3 * hour, channel="desk", reason="unknown", resolved=False),
         ev("pa", "product_activated", 50, product="deposit"),
         ev("pd", "product_deactivated", 10, product="insurance"),
         ev("pi", "product_activated", 60, product="insurance"),
@@ -73,8 +75,9 @@ def test_windows_and_records() -> None:
     assert d["cart"]["since"] == "2026-11-18T06:06:40Z"
     assert d["application"]["open"] and d["application"]["step"] == 2
     assert d["payments"]["failed_since_last_success"] is True
-    assert d["last_contact"]["reason"] == "order_delayed" and not d["last_contact"]["resolved"]
-    assert d["contacts_30d"] == 2
+    assert d["last_contact"]["reason"] == "unknown" and d["last_contact"]["channel"] == "desk"
+    assert d["last_contact"]["known_reason"] == "order_delayed"
+    assert d["contacts_30d"] == 3
     assert d["products"] == ["deposit"] and d["products_deactivated"] == ["insurance"]
     assert d["days_inactive"] == 0.0
 
@@ -136,3 +139,13 @@ def test_arrival_order_and_batching_do_not_matter(rnd: random.Random, batches: i
         blob, _ = fold(duplicated[start:end], blob)
     assert blob is not None
     assert derived(blob) == derived(expected)
+
+
+def test_a_call_of_unknown_reason_does_not_hide_a_cancel_intent_from_the_models() -> None:
+    cancel = ev("a", "contact", 2, channel="ivr", reason="cancel_intent", resolved=False)
+    call = ev("b", "contact", 1, channel="desk", reason="unknown", resolved=False)
+    for order in ([cancel, call], [call, cancel]):
+        blob, _ = fold(order)
+        row = features.fill(features.new_row(), profile_codec.decode_state(blob), None, NOW)
+        assert row.reshape(-1)[features.INDEX["last_reason_cancel_intent"]] == 1.0
+        assert row.reshape(-1)[features.INDEX["last_reason_other"]] == 0.0
