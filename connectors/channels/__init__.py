@@ -29,6 +29,7 @@ KINDS: dict[str, tuple[str, str, str]] = {
     "fcm": ("connectors.channels.fcm", "FcmChannel", "FcmConfig"),
     # Timeline comments in the CRM: notes travel the outbox like messages.
     "bitrix24": ("connectors.crm.bitrix24", "Bitrix24", "Bitrix24Config"),
+    "amocrm": ("connectors.crm.amocrm", "AmoCrm", "AmoCrmConfig"),
 }
 
 
@@ -44,9 +45,8 @@ def open_channel(name: str, config: Mapping[str, Any], client: httpx.AsyncClient
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise ValueError(
-            f"{name}.{where}: {first['msg']}" if where else f"{name}: {first['msg']}"
-        ) from None
+        why = str(first["msg"]).removeprefix("Value error, ")  # a validator's own words
+        raise ValueError(f"{name}.{where}: {why}" if where else f"{name}: {why}") from None
     channel: Channel = getattr(module, channel_class)(name, settings, client)
     return channel
 

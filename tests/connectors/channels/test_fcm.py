@@ -94,7 +94,7 @@ async def test_fcm_errors_are_classified(fcm: tuple[FakeFcm, str], http: httpx.A
 
 def test_settings_and_receipts(fcm: tuple[FakeFcm, str]) -> None:
     fake, account = fcm
-    with pytest.raises(ValueError, match=r"^push: Value error, give service_account_file"):
+    with pytest.raises(ValueError, match=r"^push: give service_account_file"):
         open_channel("push", {"kind": "fcm", "project_id": "forecall-test"}, httpx.AsyncClient())
     push = channel(fake, account, httpx.AsyncClient())
     [opened] = push.parse_callback(
