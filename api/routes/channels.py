@@ -47,6 +47,8 @@ async def callback(name: str, request: Request, state: StateDep) -> OrjsonRespon
                     await state.store.set_stop(replier, name, True, now)
                     stopped += 1
                 await state.followups.on_reply(replier, stop, now)
+                if not stop and event.text and state.crm is not None:
+                    await state.crm.on_reply(replier, name, event.text, now)
             continue
         message_id = event.message_id
         if message_id is None and event.provider_message_id:

@@ -26,7 +26,6 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Request
 
 from api.deps import StateDep
@@ -35,19 +34,20 @@ from api.state import AppState
 from connectors.crm.bitrix24 import Bitrix24, contact_body, parse_form
 from core import directory
 from core.batch import ID_PATTERN
-from core.customers import CustomerIn
 from core.errors import InvalidInput, NotFound, ProviderError, StoreUnavailable, Unauthorized
 from core.events import Event
 from core.identity import IdentityKind
-from core.ingest import ingest
+from predictors.profile import UNKNOWN_REASON
+from proactive import crm_sync
 
 router = APIRouter(prefix="/v1/crm", tags=["crm"])
 log = logging.getLogger("forecall.crm")
 # CALL_TYPE -> the contact's channel: 1 outgoing, 2 incoming, 3 incoming redirected,
 # 4 callback. 5, an informational robot call, is no contact.
 CALL_CHANNELS = {"1": "desk", "2": "ivr", "3": "ivr", "4": "desk"}
-# No reason is known for a call the portal registered; not one of CONTACT_REASONS.
-CALL_REASON = "unknown"
+# No reason is known for a call the portal registered; the profile keeps the last known
+# reason beside it (predictors/profile.py).
+CALL_REASON = UNKNOWN_REASON
 
 
 def _bitrix(state: AppState) -> Bitrix24:
@@ -85,27 +85,13 @@ async def bitrix24_event(request: Request, state: StateDep) -> OrjsonResponse:
 
 async def _contact(state: AppState, b24: Bitrix24, contact_id: str) -> str:
     contact = await b24.call("crm.contact.get", {"id": int(contact_id)})
-    fields = contact_body(contact)
-    customer_id = await state.store.find_customer("bitrix24", contact_id) or f"b24-{contact_id}"
-    current: dict[str, Any] = {}
-    raw = await state.store.get_customer(customer_id)
-    if raw is not None:
-        current = {k: v for k, v in orjson.loads(raw).items() if k not in ("id", "updated_at")}
-    # The CRM owns the name and its identities; consents, preferences and the rest stay ours.
-    kept = [
-        i
-        for i in current.get("identities", [])
-        if i["kind"] not in {f["kind"] for f in fields["identities"]}
-    ]
-    body = {**current, "name": fields["name"], "identities": fields["identities"] + kept}
-    await directory.put_customer(
+    return await crm_sync.upsert_contact(
         state.store,
-        customer_id,
-        CustomerIn.model_validate(body),
         state.settings.default_region,
         state.clock.now(),
+        ("bitrix24", contact_id, "b24-"),
+        contact_body(contact),
     )
-    return customer_id
 
 
 async def _deal(state: AppState, b24: Bitrix24, deal_id: str, added: bool) -> int:
@@ -115,45 +101,18 @@ async def _deal(state: AppState, b24: Bitrix24, deal_id: str, added: bool) -> in
     if customer_id is None:
         return 0  # a deal of a contact we do not know yet: its contact webhook comes first
     now = state.clock.now()
-    order = f"D{deal_id}"
-    events: list[Event] = []
-    if added:
-        amount = float(deal.get("OPPORTUNITY") or 0)
-        events.append(
-            Event(
-                f"b24:deal:{deal_id}:add",
-                "order_placed",
-                customer_id,
-                now,
-                {"order_id": order, "amount": amount},
-            )
-        )
     stage = str(deal.get("STAGE_ID") or "")
-    status = b24.config.deal_stages.get(stage.split(":")[-1])
-    if status is not None and not added:
-        events.append(
-            Event(
-                f"b24:deal:{deal_id}:{stage}",
-                "order_status_changed",
-                customer_id,
-                now,
-                {"order_id": order, "status": status},
-            )
-        )
-        if status == "delivered":
-            events.append(
-                Event(
-                    f"b24:deal:{deal_id}:delivered",
-                    "order_delivered",
-                    customer_id,
-                    now,
-                    {"order_id": order},
-                )
-            )
-    if events:
-        await ingest(state.store, events, state.catalogue, now)
-        await state.followups.on_events(events, now)
-    return len(events)
+    events = crm_sync.order_events(
+        "b24",
+        deal_id,
+        f"D{deal_id}",
+        customer_id,
+        now,
+        placed_amount=float(deal.get("OPPORTUNITY") or 0) if added else None,
+        stage=stage,
+        status=None if added else b24.config.deal_stages.get(stage.split(":")[-1]),
+    )
+    return await crm_sync.apply(state.store, state.catalogue, state.followups, events, now)
 
 
 async def _call(state: AppState, form: Mapping[str, str]) -> dict[str, Any]:
@@ -181,9 +140,8 @@ async def _call(state: AppState, form: Mapping[str, str]) -> dict[str, Any]:
             state.catalogue.check(0, "contact", data),
         )
     ]
-    await ingest(state.store, events, state.catalogue, now)
-    await state.followups.on_events(events, now)
-    return {"handled": True, "customer_id": customer_id, "events": len(events)}
+    applied = await crm_sync.apply(state.store, state.catalogue, state.followups, events, now)
+    return {"handled": True, "customer_id": customer_id, "events": applied}
 
 
 async def _caller(state: AppState, form: Mapping[str, str]) -> str | None:

@@ -90,6 +90,16 @@ def call_note(found: inbound.Facts, decision: Decision) -> str:
     )
 
 
+def call_task(found: inbound.Facts) -> str | None:
+    """A callback for the manager when the caller may be about to leave."""
+    if found.churn.band != "high":
+        return None
+    return (
+        f"Перезвонить клиенту: высокий риск оттока ({found.churn.score:.2f}) "
+        f"после звонка {found.call_id}."
+    )
+
+
 async def remember(
     state: AppState,
     found: inbound.Facts,
@@ -106,7 +116,11 @@ async def remember(
     await cards.keep(state.store, state.live, state.catalogue, found, decision, context or {})
     if state.crm is not None and found.customer_id:
         await state.crm.on_call(
-            found.call_id, found.customer_id, call_note(found, decision), state.clock.now()
+            found.call_id,
+            found.customer_id,
+            call_note(found, decision),
+            state.clock.now(),
+            task=call_task(found),
         )
     if found.customer_id and found.incidents:
         from proactive.deflection import count_contacts

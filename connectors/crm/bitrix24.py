@@ -2,7 +2,8 @@
 
 Out: an inbound webhook URL (`https://<portal>.bitrix24.ru/rest/<user>/<code>/`, scope
 crm) calls `<method>.json`. Each proactive message and each inbound prediction becomes a
-timeline comment on the customer's contact (`crm.timeline.comment.add`). The comments go
+timeline comment on the customer's contact (`crm.timeline.comment.add`); what a manager
+must act on becomes a to-do on it (`crm.activity.todo.add`). The comments go
 through the outbox as messages on a channel of `kind: bitrix24` (durable, retried, rate
 limited to Bitrix24's 2 requests a second), addressed to the contact id (the customer's
 `bitrix24` identity).
@@ -24,8 +25,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any, Literal
-from urllib.parse import parse_qsl
 
 import httpx
 import orjson
@@ -40,9 +41,12 @@ from connectors.channels.errors import (
     same_secret,
     unreachable,
 )
+from connectors.crm.forms import parse_form
 from core.errors import ProviderError
 
+__all__ = ["Bitrix24", "Bitrix24Config", "contact_body", "parse_form"]
 log = logging.getLogger("forecall.crm.bitrix24")
+CONTACT_TYPE_ID = 3  # CRM entity type ids: 1 lead, 2 deal, 3 contact, 4 company
 RETRY_ERRORS = frozenset({"QUERY_LIMIT_EXCEEDED", "INTERNAL_SERVER_ERROR", "OPERATION_TIME_LIMIT"})
 
 
@@ -61,6 +65,7 @@ class Bitrix24Config(BaseModel):
             "LOSE": "cancelled",
         }
     )
+    task_hours: float = Field(4.0, gt=0, le=720, description="a task's deadline, from now")
     timeout: float = Field(10.0, gt=0, le=120)
 
     def rest_base(self) -> str:
@@ -107,7 +112,19 @@ class Bitrix24:
         )
 
     async def send(self, message: OutboundMessage) -> SendResult:
-        """A timeline comment on the contact `message.address`."""
+        """A timeline comment on the contact `message.address`; a to-do when the metadata
+        says `kind: crm_task` (due `due_at`)."""
+        if message.metadata.get("kind") == "crm_task":
+            due = datetime.fromtimestamp(float(message.metadata["due_at"]), UTC)
+            todo = {
+                "ownerTypeId": CONTACT_TYPE_ID,
+                "ownerId": int(message.address),
+                "deadline": due.isoformat(timespec="seconds"),
+                "title": message.text.split(".")[0][:250],
+                "description": message.text,
+            }
+            result = await self.call("crm.activity.todo.add", todo)
+            return SendResult(str(result.get("id")) if isinstance(result, dict) else None)
         fields = {
             "ENTITY_ID": int(message.address),
             "ENTITY_TYPE": "contact",
@@ -126,14 +143,6 @@ class Bitrix24:
 
     async def aclose(self) -> None:
         return None
-
-
-def parse_form(body: bytes) -> dict[str, str]:
-    """An outbound webhook's form, its nested keys kept flat (`data[FIELDS][ID]`)."""
-    try:
-        return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=500))
-    except (UnicodeDecodeError, ValueError):
-        return {}
 
 
 def contact_body(contact: Mapping[str, Any]) -> dict[str, Any]:

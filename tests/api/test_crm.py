@@ -9,8 +9,9 @@ from urllib.parse import urlencode
 
 import httpx
 
-from core.clock import FixedClock
-from tests.api.test_incidents import incident, until
+from core.clock import FixedClock, utc_iso
+from tests.api.test_incidents import incident, until, until_retried
+from tests.conftest import event
 from tests.fakes.providers import FakeBitrix24
 from tests.fakes.receiver import SECRET, Receiver
 
@@ -137,8 +138,7 @@ async def test_notices_and_calls_leave_timeline_comments_once(
             await until(
                 lambda: any(r.get("refused") for r in portal.requests), "the refused comment"
             )
-            clock.advance(120)  # past the retry's backoff
-            await until(lambda: len(portal.comments) == 1, "the comment, retried")
+            await until_retried(clock, lambda: len(portal.comments) == 1, "the comment, retried")
             [comment] = portal.comments
             assert comment["ENTITY_ID"] == 42 and comment["ENTITY_TYPE"] == "contact"
             assert (
@@ -215,6 +215,7 @@ async def test_registered_calls_come_in_as_contacts(app_factory: Callable[..., A
                 "reason": "unknown",
                 "resolved": False,
                 "channel": "ivr",
+                "known_reason": None,
             }
             again = await call_ended(client, "c1", PHONE_NUMBER="", **by_contact)
             assert again.status_code == 200 and again.json()["handled"] is True
@@ -250,3 +251,49 @@ async def test_registered_calls_come_in_as_contacts(app_factory: Callable[..., A
             assert stranger.json()["why"] == "no customer has this contact or phone number"
             assert (await profile())["contacts_30d"] == 3
             assert len(portal.requests) == reads  # a call needs no REST read
+
+
+async def test_a_caller_at_risk_becomes_a_todo_on_the_contact(
+    app_factory: Callable[..., Any], clock: FixedClock
+) -> None:
+    with FakeBitrix24() as portal:
+        portal.contacts[42] = CONTACT
+        async with app_factory(**settings(portal)) as client:
+            await hook(client, "ONCRMCONTACTADD", 42)
+            history = [
+                event(
+                    f"c{i}",
+                    "contact",
+                    "b24-42",
+                    clock.now() - 3600 * (i + 1),
+                    channel="ivr",
+                    reason="cancel_intent",
+                    resolved=False,
+                )
+                for i in range(3)
+            ] + [
+                event(f"p{i}", "payment_failed", "b24-42", clock.now() - 60 * (i + 1), amount=9)
+                for i in range(2)
+            ]
+            assert (await client.post("/v1/events", json={"events": history})).status_code == 200
+            answer = await client.post(
+                "/v1/inbound",
+                json={"channel": "ivr", "call_id": "call-5", "caller": "+79165551234"},
+            )
+            assert answer.json()["churn"]["band"] == "high"
+            await until(lambda: len(portal.todos) == 1, "the to-do")
+            [todo] = portal.todos
+            assert todo["ownerTypeId"] == 3 and todo["ownerId"] == 42
+            assert todo["deadline"] == utc_iso(clock.now() + 4 * 3600).replace("Z", "+00:00")
+            assert "высокий риск оттока" in todo["description"]
+            await until(lambda: len(portal.comments) == 1, "the call's comment")
+            # A caller at no particular risk leaves a comment and no to-do.
+            portal.contacts[43] = {"ID": "43", "NAME": "Олег", "PHONE": [{"VALUE": "+79035550000"}]}
+            assert (await hook(client, "ONCRMCONTACTADD", 43)).status_code == 200
+            await client.post(
+                "/v1/inbound",
+                json={"channel": "ivr", "call_id": "call-6", "caller": "+79035550000"},
+            )
+            clock.advance(5)  # Bitrix24's 2 requests a second: the bucket refills
+            await until(lambda: len(portal.comments) == 2, "the second call's comment")
+            assert len(portal.todos) == 1

@@ -50,6 +50,17 @@ async def until(check: Callable[[], bool], what: str, seconds: float = 10.0) -> 
     raise AssertionError(f"timed out waiting for {what}")
 
 
+async def until_retried(clock: FixedClock, check: Callable[[], bool], what: str) -> None:
+    """Like `until`, moving the clock on at every look: a retry's backoff is reckoned from
+    whenever the dispatcher got the refusal, which the test cannot see."""
+    for _ in range(500):
+        if check():
+            return
+        clock.advance(30)
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 def texts(receiver: Receiver) -> list[str]:
     return [str(body.get("text", "")) for body in receiver.bodies.values()]
 

@@ -23,6 +23,8 @@ Reply = tuple[int, dict[str, str], bytes]
 class FakeHttp(LocalServer):
     """The server; subclasses answer in `handle`."""
 
+    query_in_path = False  # hand `handle` "/path?query" rather than "/path"
+
     def __init__(self) -> None:
         super().__init__()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -44,8 +46,11 @@ class FakeHttp(LocalServer):
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         with self._lock:
             failure = self._failures.pop(0) if self._failures else None
+            path = scope["path"]
+            if self.query_in_path and scope.get("query_string"):
+                path += "?" + scope["query_string"].decode()
             if failure is None:
-                status, extra, reply = self.handle(scope["method"], scope["path"], headers, body)
+                status, extra, reply = self.handle(scope["method"], path, headers, body)
             else:
                 status, extra, reply = failure
                 self.requests.append({"path": scope["path"], "refused": status})
@@ -298,7 +303,8 @@ class FakeFcm(FakeHttp):
 
 class FakeBitrix24(FakeHttp):
     """A portal's REST API behind an inbound webhook URL (/rest/<user>/<code>/<method>.json):
-    crm.contact.get, crm.deal.get, crm.timeline.comment.add, with Bitrix24's error shape."""
+    crm.contact.get, crm.deal.get, crm.timeline.comment.add, crm.activity.todo.add, with
+    Bitrix24's error shape."""
 
     def __init__(self, code: str = "k3y0fth3w3bh00k") -> None:
         super().__init__()
@@ -307,6 +313,7 @@ class FakeBitrix24(FakeHttp):
         self.contacts: dict[int, dict[str, Any]] = {}
         self.deals: dict[int, dict[str, Any]] = {}
         self.comments: list[dict[str, Any]] = []
+        self.todos: list[dict[str, Any]] = []
 
     def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
         def error(status: int, code: str, text: str) -> Reply:
@@ -326,4 +333,11 @@ class FakeBitrix24(FakeHttp):
         if name == "crm.timeline.comment.add":
             self.comments.append(params["fields"])
             return 200, {}, orjson.dumps({"result": len(self.comments), "time": {}})
+        if name == "crm.activity.todo.add":
+            if params.get("ownerTypeId") != 3 or not isinstance(params.get("ownerId"), int):
+                return error(400, "ERROR_WRONG_OWNER", "Owner not found")
+            if "T" not in str(params.get("deadline", "")):
+                return error(400, "ERROR_WRONG_DEADLINE", "Deadline is invalid")
+            self.todos.append(params)
+            return 200, {}, orjson.dumps({"result": {"id": 500 + len(self.todos)}, "time": {}})
         return error(400, "ERROR_METHOD_NOT_FOUND", "Method not found!")
