@@ -17,6 +17,7 @@ from api import errors
 from api.auth import KeyRing
 from api.metrics import REQUEST_SECONDS
 from api.routes import (
+    amocrm,
     approvals,
     console,
     crm,
@@ -46,8 +47,10 @@ from proactive.incident_cache import OpenIncidents
 from proactive.incidents import Incidents
 from proactive.live import open_hub
 from proactive.runtime import (
+    KEEP_ALIVE_SECONDS,
     crm_notes,
     http_client,
+    keep_alive,
     load_followups,
     make_dispatcher,
     open_channels,
@@ -121,7 +124,7 @@ def create_app(
             )
         outbox = open_outbox(settings.store)
         client = http_client()
-        channels = open_channels(settings, client)
+        channels = open_channels(settings, client, opened, clock)
         app.state.forecall = AppState(
             settings=settings,
             store=opened,
@@ -146,6 +149,9 @@ def create_app(
         if settings.dispatcher.embedded:
             dispatcher = make_dispatcher(settings, opened, outbox, channels, clock)
             worker = asyncio.create_task(dispatcher.run(stop), name="dispatcher")
+        keeper = asyncio.create_task(
+            keep_alive(channels, stop, KEEP_ALIVE_SECONDS), name="keep-alive"
+        )
         sweeper = None
         if settings.dispatcher.embedded and settings.dispatcher.sweep_hour_utc is not None:
             sweeper = asyncio.create_task(
@@ -157,6 +163,7 @@ def create_app(
             stop.set()
             await state.live.close()  # ends the desk's event streams
             await refresher
+            await keeper
             if worker is not None:
                 await worker
             if sweeper is not None:
@@ -189,6 +196,7 @@ def create_app(
         scenarios.router,
         approvals.router,
         crm.router,
+        amocrm.router,
         desk.router,
         console.router,
     )

@@ -112,20 +112,29 @@ async def _worker() -> int:
     from connectors.store import open_store
     from core.clock import SystemClock
     from core.settings import Settings
-    from proactive.runtime import http_client, make_dispatcher, open_channels
+    from proactive.runtime import (
+        KEEP_ALIVE_SECONDS,
+        http_client,
+        keep_alive,
+        make_dispatcher,
+        open_channels,
+    )
 
     settings = Settings()
     configure(settings.log_level)
     store = open_store(settings.store)
     outbox = open_outbox(settings.store)
     client = http_client()
-    channels = open_channels(settings, client)
+    channels = open_channels(settings, client, store, SystemClock())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     try:
-        await make_dispatcher(settings, store, outbox, channels, SystemClock()).run(stop)
+        await asyncio.gather(
+            make_dispatcher(settings, store, outbox, channels, SystemClock()).run(stop),
+            keep_alive(channels, stop, KEEP_ALIVE_SECONDS),
+        )
     finally:
         for channel in channels.values():
             await channel.aclose()

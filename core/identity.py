@@ -21,6 +21,7 @@ class IdentityKind(StrEnum):
     chat = "chat"
     push = "push"  # a device's registration token (FCM)
     bitrix24 = "bitrix24"  # the CRM contact id
+    amocrm = "amocrm"  # the CRM contact id
 
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")

@@ -5,16 +5,19 @@ Shared by `forecall serve` (embedded dispatcher) and `forecall worker`.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import socket
 
 import httpx
 
 from connectors.channels import open_channel
-from connectors.channels.base import Channel
+from connectors.channels.base import Channel, StoreBound
 from connectors.outbox import Outbox
 from connectors.store import Store
 from core.clock import Clock
+from core.errors import ProviderError, StoreUnavailable
 from core.events import Catalogue
 from core.settings import Settings
 from predictors.scenarios import BUILTIN as BUILTIN_SCENARIOS
@@ -25,6 +28,10 @@ from proactive.gate import StopListGate
 from proactive.policy_gate import ContactPolicy
 from proactive.ratelimit import TokenBucket
 
+log = logging.getLogger("forecall.runtime")
+# Under amoCRM's refresh margin (an hour), so an idle access token is renewed before expiry.
+KEEP_ALIVE_SECONDS = 300.0
+
 
 def http_client() -> httpx.AsyncClient:
     """One pool for every provider: explicit timeouts, so a slow provider cannot hang us."""
@@ -34,14 +41,36 @@ def http_client() -> httpx.AsyncClient:
     )
 
 
-def open_channels(settings: Settings, client: httpx.AsyncClient) -> dict[str, Channel]:
+def open_channels(
+    settings: Settings, client: httpx.AsyncClient, store: Store, clock: Clock
+) -> dict[str, Channel]:
     try:
-        return {
+        channels = {
             name: open_channel(name, config.connector_config(), client)
             for name, config in settings.channels.items()
         }
     except ValueError as exc:
         raise ValueError(f"channels: {exc}") from None
+    for channel in channels.values():
+        if isinstance(channel, StoreBound):
+            channel.bind(store, clock)
+    return channels
+
+
+async def keep_alive(channels: dict[str, Channel], stop: asyncio.Event, every: float) -> None:
+    """Keep connectors' credentials fresh while nothing is sent (amoCRM's refresh token
+    dies after three months unused)."""
+    bound = [c for c in channels.values() if isinstance(c, StoreBound)]
+    while bound and not stop.is_set():
+        for channel in bound:
+            try:
+                await channel.keep_alive()
+            except (ProviderError, StoreUnavailable) as exc:
+                log.warning("keep-alive failed", extra={"channel": channel.name, "why": str(exc)})
+        try:
+            await asyncio.wait_for(stop.wait(), every)
+        except TimeoutError:
+            pass
 
 
 def load_followups(settings: Settings) -> Scenarios:
@@ -89,6 +118,7 @@ def make_dispatcher(
 def crm_notes(settings: Settings, store: Store, outbox: Outbox) -> CrmNotes | None:
     """Notes for the CRM configured among the channels, if any."""
     for name, config in settings.channels.items():
-        if config.kind == "bitrix24":
-            return CrmNotes(store, outbox, name, "bitrix24")
+        if config.kind in ("bitrix24", "amocrm"):
+            hours = config.connector_config().get("task_hours", 4.0)
+            return CrmNotes(store, outbox, name, config.kind, float(hours))  # type: ignore[arg-type]
     return None

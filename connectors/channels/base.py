@@ -13,9 +13,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from core.errors import ProviderError
+
+if TYPE_CHECKING:
+    from connectors.store import Store
+    from core.clock import Clock
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +67,17 @@ class Channel(Protocol):
     def parse_callback(self, headers: Mapping[str, str], body: bytes) -> list[CallbackEvent]: ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class StoreBound(Protocol):
+    """A connector with state every worker must share (amoCRM's rotating OAuth tokens)."""
+
+    def bind(self, store: Store, clock: Clock) -> None: ...
+
+    async def keep_alive(self) -> None:
+        """Called every few minutes: refresh what would otherwise expire unused."""
+        ...
 
 
 @runtime_checkable
