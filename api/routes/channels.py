@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -22,6 +24,9 @@ router = APIRouter(prefix="/v1", tags=["channels"])
 AdminKey = Annotated[ApiKey, Depends(require("admin"))]
 log = logging.getLogger("forecall.callbacks")
 
+# How long a receipt for a provider id we do not know yet waits for the dispatcher; an id
+# of a message that is not ours (or long erased) costs the provider this much once.
+EARLY_RECEIPT_WAIT = 2.0
 _STATUS = {"delivered": Status.delivered, "read": Status.read, "failed": Status.failed}
 
 
@@ -38,6 +43,11 @@ async def callback(name: str, request: Request, state: StateDep) -> OrjsonRespon
         raise Unauthorized(f"callback rejected: {exc}") from None
     now = state.clock.now()
     updated = stopped = 0
+    ours = await _our_ids(
+        state,
+        name,
+        {e.provider_message_id for e in events if e.message_id is None and e.provider_message_id},
+    )
     for event in events:
         if event.kind == "reply":
             replier = await _replier(state, name, event.address)
@@ -50,9 +60,7 @@ async def callback(name: str, request: Request, state: StateDep) -> OrjsonRespon
                 if not stop and event.text and state.crm is not None:
                     await state.crm.on_reply(replier, name, event.text, now)
             continue
-        message_id = event.message_id
-        if message_id is None and event.provider_message_id:
-            message_id = await state.outbox.by_provider_id(name, event.provider_message_id)
+        message_id = event.message_id or ours.get(event.provider_message_id or "")
         if message_id is not None:
             status = _STATUS[event.kind]
             if await state.outbox.set_status(message_id, status, now, event.error):
@@ -62,6 +70,21 @@ async def callback(name: str, request: Request, state: StateDep) -> OrjsonRespon
         extra={"channel": name, "events": len(events), "updated": updated, "stopped": stopped},
     )
     return json_response({"events": len(events), "updated": updated, "stopped": stopped})
+
+
+async def _our_ids(state: AppState, channel: str, provider_ids: set[str]) -> dict[str, str]:
+    """Our message ids for the provider's. A receipt can beat the dispatcher, which
+    records the provider's id just after the provider answered (WhatsApp's "sent" comes
+    within milliseconds): an id not known yet is looked up again for a moment."""
+    found: dict[str, str] = {}
+    deadline = time.monotonic() + EARLY_RECEIPT_WAIT
+    while True:
+        missing = [p for p in provider_ids if p not in found]
+        looked = await asyncio.gather(*(state.outbox.by_provider_id(channel, p) for p in missing))
+        found.update({p: m for p, m in zip(missing, looked, strict=True) if m is not None})
+        if len(found) == len(provider_ids) or time.monotonic() >= deadline:
+            return found
+        await asyncio.sleep(0.05)
 
 
 async def _replier(state: AppState, channel: str, address: str | None) -> str | None:

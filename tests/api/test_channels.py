@@ -297,3 +297,49 @@ async def test_whatsapp_and_viber_through_the_api(app_factory: Callable[..., Any
                 headers={"X-Hub-Signature-256": f"sha256={digest}", "Authorization": ""},
             )
             assert checked.status_code == 200 and checked.json()["events"] == 1
+
+
+async def test_a_receipt_that_beats_the_dispatcher_is_not_lost(
+    app_factory: Callable[..., Any],
+) -> None:
+    import hashlib
+    import hmac
+
+    from tests.fakes.providers import FakeViber
+
+    token = "445da6az1s345z78-dazcczb2542zv51a"
+    with FakeViber(token) as vb:
+        configured = {
+            "viber": {
+                "kind": "viber",
+                "auth_token": token,
+                "sender_name": "Forecall",
+                "base_url": vb.url,
+            }
+        }
+        async with app_factory(channels=configured) as client:
+            viber_only = {
+                **customer(6, ["viber"]),
+                "identities": [{"kind": "viber", "value": "01234567890B="}],
+            }
+            await client.put("/v1/customers/c6", json=viber_only)
+            # Viber has the message but answers late: its "delivered" comes first.
+            vb.delay = 0.5
+            assert (await client.post("/v1/incidents", json=incident())).status_code == 201
+            await until(lambda: len(vb.sent) == 1, "Viber holding the notice")
+            delivered = orjson.dumps(
+                {"event": "delivered", "timestamp": 1795000000000, "message_token": 5001}
+            )
+            receipt = await client.post(
+                "/v1/channels/viber/callback",
+                content=delivered,
+                headers={
+                    "X-Viber-Content-Signature": hmac.new(
+                        token.encode(), delivered, hashlib.sha256
+                    ).hexdigest(),
+                    "Authorization": "",
+                },
+            )
+            assert receipt.status_code == 200 and receipt.json()["updated"] == 1
+            shown = (await client.get("/v1/messages/inc:INC-7:start:c6")).json()
+            assert shown["status"] == "delivered"

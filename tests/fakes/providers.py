@@ -7,6 +7,7 @@ SMSC.ru's send.php. `fail_next(...)` queues the provider's documented refusals.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from typing import Any
@@ -24,6 +25,7 @@ class FakeHttp(LocalServer):
     """The server; subclasses answer in `handle`."""
 
     query_in_path = False  # hand `handle` "/path?query" rather than "/path"
+    delay = 0.0  # seconds between handling a request and answering it
 
     def __init__(self) -> None:
         super().__init__()
@@ -54,6 +56,8 @@ class FakeHttp(LocalServer):
             else:
                 status, extra, reply = failure
                 self.requests.append({"path": scope["path"], "refused": status})
+        if self.delay:
+            await asyncio.sleep(self.delay)
         await send(
             {
                 "type": "http.response.start",
