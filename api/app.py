@@ -42,6 +42,7 @@ from core.settings import SCOPES, Settings
 from predictors.actions import BUILTIN as BUILTIN_ACTIONS
 from predictors.actions import load_catalogue
 from predictors.registry import ModelRegistry
+from proactive.crm_sync import CrmSync
 from proactive.followups import Followups
 from proactive.incident_cache import OpenIncidents
 from proactive.incidents import Incidents
@@ -125,6 +126,7 @@ def create_app(
         outbox = open_outbox(settings.store)
         client = http_client()
         channels = open_channels(settings, client, opened, clock)
+        followups = Followups(opened, outbox, load_followups(settings), catalogue, set(channels))
         app.state.forecall = AppState(
             settings=settings,
             store=opened,
@@ -139,7 +141,8 @@ def create_app(
             open_incidents=OpenIncidents(opened),
             live=open_hub(settings.store),
             crm=crm_notes(settings, opened, outbox),
-            followups=Followups(opened, outbox, load_followups(settings), catalogue, set(channels)),
+            followups=followups,
+            crm_sync=CrmSync(opened, catalogue, followups, clock, settings.default_region),
         )
         state: AppState = app.state.forecall
         await state.live.start()

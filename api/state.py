@@ -18,6 +18,7 @@ from core.settings import Settings
 from predictors.actions import Catalogue as ActionCatalogue
 from predictors.registry import ModelRegistry
 from proactive.crm_notes import CrmNotes
+from proactive.crm_sync import CrmSync
 from proactive.followups import Followups
 from proactive.incident_cache import OpenIncidents
 from proactive.incidents import Incidents
@@ -40,6 +41,7 @@ class AppState:
     actions: ActionCatalogue
     open_incidents: OpenIncidents
     followups: Followups
+    crm_sync: CrmSync  # what CRM webhooks bring in (proactive/crm_sync.py)
     checks: dict[str, str] = field(default_factory=dict)  # readiness: part -> problem
     live: Hub = field(default_factory=LocalHub)  # desk cards, live (proactive/live.py)
     crm: CrmNotes | None = None  # notes on the CRM contact (proactive/crm_notes.py)

@@ -14,32 +14,58 @@ import orjson
 
 from connectors.store import Store
 from core import directory
+from core.clock import Clock
 from core.customers import CustomerIn
 from core.events import Catalogue, Event
 from core.ingest import ingest
 from proactive.followups import Followups
 
 
-async def upsert_contact(
-    store: Store,
-    region: str,
-    now: float,
-    crm: tuple[str, str, str],
-    fields: dict[str, Any],
-) -> str:
-    """The customer holding the CRM contact; `crm` is (identity kind, contact id, prefix
-    of a new customer's id). Returns the customer id."""
-    kind, contact_id, prefix = crm
-    customer_id = await store.find_customer(kind, contact_id) or f"{prefix}{contact_id}"
-    current: dict[str, Any] = {}
-    raw = await store.get_customer(customer_id)
-    if raw is not None:
-        current = {k: v for k, v in orjson.loads(raw).items() if k not in ("id", "updated_at")}
-    listed = {f["kind"] for f in fields["identities"]}
-    kept = [i for i in current.get("identities", []) if i["kind"] not in listed]
-    body = {**current, "name": fields["name"], "identities": fields["identities"] + kept}
-    await directory.put_customer(store, customer_id, CustomerIn.model_validate(body), region, now)
-    return customer_id
+class CrmSync:
+    """Writes what the CRM webhooks bring: customers, and events the follow-ups see."""
+
+    def __init__(
+        self,
+        store: Store,
+        catalogue: Catalogue,
+        followups: Followups,
+        clock: Clock,
+        default_region: str,
+    ) -> None:
+        self.store = store
+        self.catalogue = catalogue
+        self.followups = followups
+        self.clock = clock
+        self.default_region = default_region
+
+    async def upsert_contact(self, crm: tuple[str, str, str], fields: dict[str, Any]) -> str:
+        """The customer holding the CRM contact; `crm` is (identity kind, contact id,
+        prefix of a new customer's id). Returns the customer id."""
+        kind, contact_id, prefix = crm
+        customer_id = await self.store.find_customer(kind, contact_id) or f"{prefix}{contact_id}"
+        current: dict[str, Any] = {}
+        raw = await self.store.get_customer(customer_id)
+        if raw is not None:
+            current = {k: v for k, v in orjson.loads(raw).items() if k not in ("id", "updated_at")}
+        listed = {f["kind"] for f in fields["identities"]}
+        kept = [i for i in current.get("identities", []) if i["kind"] not in listed]
+        body = {**current, "name": fields["name"], "identities": fields["identities"] + kept}
+        await directory.put_customer(
+            self.store,
+            customer_id,
+            CustomerIn.model_validate(body),
+            self.default_region,
+            self.clock.now(),
+        )
+        return customer_id
+
+    async def apply(self, events: list[Event]) -> int:
+        """Ingest the events and let the follow-ups react; how many there were."""
+        if events:
+            now = self.clock.now()
+            await ingest(self.store, events, self.catalogue, now)
+            await self.followups.on_events(events, now)
+        return len(events)
 
 
 def order_events(
@@ -88,13 +114,3 @@ def order_events(
                 )
             )
     return events
-
-
-async def apply(
-    store: Store, catalogue: Catalogue, followups: Followups, events: list[Event], now: float
-) -> int:
-    """Ingest the events and let the follow-ups react; how many there were."""
-    if events:
-        await ingest(store, events, catalogue, now)
-        await followups.on_events(events, now)
-    return len(events)

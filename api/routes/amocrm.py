@@ -95,13 +95,8 @@ async def amocrm_oauth(
 
 async def _contact(state: AppState, amo: AmoCrm, contact_id: str) -> str:
     contact = await amo.get(f"/api/v4/contacts/{contact_id}")
-    return await crm_sync.upsert_contact(
-        state.store,
-        state.settings.default_region,
-        state.clock.now(),
-        ("amocrm", contact_id, "amo-"),
-        contact_body(contact),
-    )
+    fields = contact_body(contact)
+    return await state.crm_sync.upsert_contact(("amocrm", contact_id, "amo-"), fields)
 
 
 async def _lead(state: AppState, amo: AmoCrm, lead_id: str, added: bool) -> int:
@@ -124,4 +119,4 @@ async def _lead(state: AppState, amo: AmoCrm, lead_id: str, added: bool) -> int:
         stage=stage,
         status=None if added else amo.config.lead_statuses.get(stage),
     )
-    return await crm_sync.apply(state.store, state.catalogue, state.followups, events, now)
+    return await state.crm_sync.apply(events)

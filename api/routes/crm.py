@@ -85,13 +85,8 @@ async def bitrix24_event(request: Request, state: StateDep) -> OrjsonResponse:
 
 async def _contact(state: AppState, b24: Bitrix24, contact_id: str) -> str:
     contact = await b24.call("crm.contact.get", {"id": int(contact_id)})
-    return await crm_sync.upsert_contact(
-        state.store,
-        state.settings.default_region,
-        state.clock.now(),
-        ("bitrix24", contact_id, "b24-"),
-        contact_body(contact),
-    )
+    fields = contact_body(contact)
+    return await state.crm_sync.upsert_contact(("bitrix24", contact_id, "b24-"), fields)
 
 
 async def _deal(state: AppState, b24: Bitrix24, deal_id: str, added: bool) -> int:
@@ -112,7 +107,7 @@ async def _deal(state: AppState, b24: Bitrix24, deal_id: str, added: bool) -> in
         stage=stage,
         status=None if added else b24.config.deal_stages.get(stage.split(":")[-1]),
     )
-    return await crm_sync.apply(state.store, state.catalogue, state.followups, events, now)
+    return await state.crm_sync.apply(events)
 
 
 async def _call(state: AppState, form: Mapping[str, str]) -> dict[str, Any]:
@@ -140,7 +135,7 @@ async def _call(state: AppState, form: Mapping[str, str]) -> dict[str, Any]:
             state.catalogue.check(0, "contact", data),
         )
     ]
-    applied = await crm_sync.apply(state.store, state.catalogue, state.followups, events, now)
+    applied = await state.crm_sync.apply(events)
     return {"handled": True, "customer_id": customer_id, "events": applied}
 
 
