@@ -57,7 +57,7 @@ class CrmNotes:
         )
         via = _CHANNEL_NAMES.get(channel, channel)
         text = f"Forecall: отправлено {what} по каналу {via}:\n{message.route.text}"
-        await self._note(f"crm:{message.id}", message.customer_id, text, now)
+        await self._write(f"crm:{message.id}", message.customer_id, text, now)
 
     async def on_call(
         self, call_id: str, customer_id: str | None, text: str, now: float, task: str | None = None
@@ -65,9 +65,9 @@ class CrmNotes:
         """The prediction as a note; `task` when a manager should call back."""
         if customer_id is None:
             return
-        await self._note(f"crm:call:{call_id}", customer_id, text, now)
+        await self._write(f"crm:call:{call_id}", customer_id, text, now)
         if task is not None:
-            await self._note(f"crm:task:call:{call_id}", customer_id, task, now, task=True)
+            await self._write(f"crm:task:call:{call_id}", customer_id, task, now, task=True)
 
     async def on_reply(self, customer_id: str, channel: str, text: str, now: float) -> None:
         """A customer wrote back to one of our messages: someone should answer."""
@@ -76,9 +76,9 @@ class CrmNotes:
         digest = hashlib.sha256(key.encode()).hexdigest()[:16]
         via = _CHANNEL_NAMES.get(channel, channel)
         task = f"Клиент ответил на сообщение Forecall ({via}): «{text[:1000]}». Ответьте клиенту."
-        await self._note(f"crm:task:reply:{digest}", customer_id, task, now, task=True)
+        await self._write(f"crm:task:reply:{digest}", customer_id, task, now, task=True)
 
-    async def _note(
+    async def _write(
         self, note_id: str, customer_id: str, text: str, now: float, task: bool = False
     ) -> None:
         contact = await self.contact_of(customer_id)

@@ -123,9 +123,10 @@ class TokenVault:
                 except BaseException:
                     await self.store.swap_doc(COLLECTION, self.name, leased, raw or b"{}")
                     raise
-                await self.save(
-                    fresh, grant.fingerprint() if grant is self.seed else doc.get("seed")
-                )
+                # The pair descends from the configured grant when that was just used.
+                kept = doc.get("seed")
+                seed = grant.fingerprint() if grant is self.seed else kept
+                await self.save(fresh, seed if isinstance(seed, str) else None)
                 log.info("oauth tokens refreshed", extra={"connector": self.name})
                 return fresh.access_token
 
@@ -138,7 +139,7 @@ class TokenVault:
                 self.seed.fingerprint() if self.seed is not None else None,
             )
 
-    async def save(self, tokens: Tokens, seed: object) -> None:
+    async def save(self, tokens: Tokens, seed: str | None) -> None:
         """Written unconditionally: once the CRM has rotated the refresh token, the new
         pair is the only one that works, whoever held the lease."""
         nonce = os.urandom(12)
