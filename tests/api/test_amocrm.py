@@ -21,8 +21,8 @@ from core.clock import FixedClock
 from core.errors import ProviderError
 from tests.api.test_channels import HOOK_SECRET, telegram_update
 from tests.api.test_channels import TOKEN as BOT_TOKEN
+from tests.api.test_crm import at_risk_history
 from tests.api.test_incidents import incident, until, until_retried
-from tests.conftest import event
 from tests.fakes.amocrm import CLIENT_ID, CLIENT_SECRET, FakeAmoCrm
 from tests.fakes.providers import FakeTelegram
 
@@ -186,21 +186,7 @@ async def test_notes_and_tasks_reach_the_contact(
 
             # A caller at high risk of leaving: a note, and a task to call back. The access
             # token has been revoked meanwhile: refreshed once, and the calls go through.
-            history = [
-                event(
-                    f"c{i}",
-                    "contact",
-                    "amo-42",
-                    clock.now() - 3600 * (i + 1),
-                    channel="ivr",
-                    reason="cancel_intent",
-                    resolved=False,
-                )
-                for i in range(3)
-            ] + [
-                event(f"p{i}", "payment_failed", "amo-42", clock.now() - 600 * (i + 1), amount=500)
-                for i in range(2)
-            ]
+            history = at_risk_history("amo-42", clock.now())
             assert (await client.post("/v1/events", json={"events": history})).status_code == 200
             amo.revoke_access()
             answer = await client.post(

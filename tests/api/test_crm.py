@@ -253,6 +253,27 @@ async def test_registered_calls_come_in_as_contacts(app_factory: Callable[..., A
             assert len(portal.requests) == reads  # a call needs no REST read
 
 
+def at_risk_history(customer_id: str, now: float) -> list[dict[str, Any]]:
+    """Three unresolved calls about cancelling and two failed payments: churn band high."""
+    calls = [
+        event(
+            f"c{i}",
+            "contact",
+            customer_id,
+            now - 3600 * (i + 1),
+            channel="ivr",
+            reason="cancel_intent",
+            resolved=False,
+        )
+        for i in range(3)
+    ]
+    payments = [
+        event(f"p{i}", "payment_failed", customer_id, now - 60 * (i + 1), amount=500)
+        for i in range(2)
+    ]
+    return calls + payments
+
+
 async def test_a_caller_at_risk_becomes_a_todo_on_the_contact(
     app_factory: Callable[..., Any], clock: FixedClock
 ) -> None:
@@ -260,21 +281,7 @@ async def test_a_caller_at_risk_becomes_a_todo_on_the_contact(
         portal.contacts[42] = CONTACT
         async with app_factory(**settings(portal)) as client:
             await hook(client, "ONCRMCONTACTADD", 42)
-            history = [
-                event(
-                    f"c{i}",
-                    "contact",
-                    "b24-42",
-                    clock.now() - 3600 * (i + 1),
-                    channel="ivr",
-                    reason="cancel_intent",
-                    resolved=False,
-                )
-                for i in range(3)
-            ] + [
-                event(f"p{i}", "payment_failed", "b24-42", clock.now() - 60 * (i + 1), amount=9)
-                for i in range(2)
-            ]
+            history = at_risk_history("b24-42", clock.now())
             assert (await client.post("/v1/events", json={"events": history})).status_code == 200
             answer = await client.post(
                 "/v1/inbound",
