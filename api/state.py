@@ -6,13 +6,14 @@ import asyncio
 import logging
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from api.auth import KeyRing
 from connectors.channels.base import Channel
 from connectors.outbox import Outbox
 from connectors.store import Store
 from core.clock import Clock
+from core.errors import NotFound
 from core.events import Catalogue
 from core.settings import Settings
 from predictors.actions import Catalogue as ActionCatalogue
@@ -25,6 +26,8 @@ from proactive.incidents import Incidents
 from proactive.live import Hub, LocalHub
 
 log = logging.getLogger("forecall.api")
+
+C = TypeVar("C")
 
 
 @dataclass
@@ -46,6 +49,13 @@ class AppState:
     live: Hub = field(default_factory=LocalHub)  # desk cards, live (proactive/live.py)
     crm: CrmNotes | None = None  # notes on the CRM contact (proactive/crm_notes.py)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def connector(self, kind: type[C], setting: str) -> C:
+        """The configured channel of this class (a CRM); NotFound naming the setting."""
+        for channel in self.channels.values():
+            if isinstance(channel, kind):
+                return channel
+        raise NotFound(f"no {kind.__name__} connector is configured (channels: {setting})")
 
     def background(self, work: Coroutine[Any, Any, None]) -> None:
         """Work that must not delay the answer (keeping the call record, counting)."""

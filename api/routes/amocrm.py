@@ -27,24 +27,17 @@ from api.state import AppState
 from connectors.crm.amocrm import AmoCrm, contact_body, hooked, main_contact
 from connectors.crm.forms import parse_form
 from connectors.crm.oauth import Grant
-from core.errors import InvalidInput, NotFound, ProviderError, StoreUnavailable, Unauthorized
+from core.errors import InvalidInput, ProviderError, StoreUnavailable, Unauthorized
 from proactive import crm_sync
 
 router = APIRouter(prefix="/v1/crm/amocrm", tags=["crm"])
 log = logging.getLogger("forecall.crm")
 
 
-def _amocrm(state: AppState) -> AmoCrm:
-    for channel in state.channels.values():
-        if isinstance(channel, AmoCrm):
-            return channel
-    raise NotFound("no amoCRM connector is configured (channels: {kind: amocrm})")
-
-
 @router.post("/events/{secret}", response_class=OrjsonResponse)
 async def amocrm_event(secret: str, request: Request, state: StateDep) -> OrjsonResponse:
     """An amoCRM webhook, checked by the secret in its URL and the account it names."""
-    amo = _amocrm(state)
+    amo = state.connector(AmoCrm, "{kind: amocrm}")
     form = parse_form(await request.body())
     if not amo.verify(secret, form):
         raise Unauthorized("the webhook URL's secret or account[subdomain] does not match")
@@ -75,7 +68,7 @@ async def amocrm_oauth(
     error: str | None = Query(None, max_length=100),
 ) -> OrjsonResponse:
     """amoCRM's redirect after the integration is installed (its redirect_uri)."""
-    amo = _amocrm(state)
+    amo = state.connector(AmoCrm, "{kind: amocrm}")
     if error is not None:
         raise InvalidInput("error", f"amoCRM refused the installation: {error}")
     if not code:

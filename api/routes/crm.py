@@ -34,7 +34,7 @@ from api.state import AppState
 from connectors.crm.bitrix24 import Bitrix24, contact_body, parse_form
 from core import directory
 from core.batch import ID_PATTERN
-from core.errors import InvalidInput, NotFound, ProviderError, StoreUnavailable, Unauthorized
+from core.errors import InvalidInput, ProviderError, StoreUnavailable, Unauthorized
 from core.events import Event
 from core.identity import IdentityKind
 from predictors.profile import UNKNOWN_REASON
@@ -50,17 +50,10 @@ CALL_CHANNELS = {"1": "desk", "2": "ivr", "3": "ivr", "4": "desk"}
 CALL_REASON = UNKNOWN_REASON
 
 
-def _bitrix(state: AppState) -> Bitrix24:
-    for channel in state.channels.values():
-        if isinstance(channel, Bitrix24):
-            return channel
-    raise NotFound("no Bitrix24 connector is configured (channels: {kind: bitrix24})")
-
-
 @router.post("/bitrix24/events", response_class=OrjsonResponse)
 async def bitrix24_event(request: Request, state: StateDep) -> OrjsonResponse:
     """A Bitrix24 outbound webhook, checked by its application token."""
-    b24 = _bitrix(state)
+    b24 = state.connector(Bitrix24, "{kind: bitrix24}")
     form = parse_form(await request.body())
     if not b24.verify(form):
         raise Unauthorized("auth[application_token] does not match the configured token")

@@ -329,3 +329,10 @@ def test_settings_name_what_is_missing() -> None:
     for extra, message in cases:
         with pytest.raises(ValueError, match=message):
             open_channel("amo", {**base, **extra}, client)
+
+
+async def test_a_crm_that_is_not_configured_is_named(client: httpx.AsyncClient) -> None:
+    amo = await hook(client, {"contacts[add][0][id]": "42"})
+    assert amo.status_code == 404 and "{kind: amocrm}" in amo.text
+    b24 = await client.post("/v1/crm/bitrix24/events", content=b"event=ONCRMCONTACTADD")
+    assert b24.status_code == 404 and "{kind: bitrix24}" in b24.text
