@@ -39,6 +39,8 @@ from core.apikeys import ApiKey, hash_key
 from core.clock import Clock, SystemClock
 from core.events import Catalogue
 from core.settings import SCOPES, Settings
+from inbound.calls import Calls
+from inbound.live import open_hub
 from predictors.actions import BUILTIN as BUILTIN_ACTIONS
 from predictors.actions import load_catalogue
 from predictors.registry import ModelRegistry
@@ -46,7 +48,6 @@ from proactive.crm_sync import CrmSync
 from proactive.followups import Followups
 from proactive.incident_cache import OpenIncidents
 from proactive.incidents import Incidents
-from proactive.live import open_hub
 from proactive.runtime import (
     KEEP_ALIVE_SECONDS,
     crm_notes,
@@ -127,6 +128,24 @@ def create_app(
         client = http_client()
         channels = open_channels(settings, client, opened, clock)
         followups = Followups(opened, outbox, load_followups(settings), catalogue, set(channels))
+        models = ModelRegistry(settings.model_dir)
+        actions = load_catalogue(settings.scenario_file or BUILTIN_ACTIONS)
+        open_incidents = OpenIncidents(opened)
+        live = open_hub(settings.store)
+        crm = crm_notes(settings, opened, outbox)
+        calls = Calls(
+            store=opened,
+            models=models,
+            actions=actions,
+            open_incidents=open_incidents,
+            catalogue=catalogue,
+            live=live,
+            outbox=outbox,
+            clock=clock,
+            crm=crm,
+            region=settings.default_region,
+            budget_ms=settings.inbound_budget_ms,
+        )
         app.state.forecall = AppState(
             settings=settings,
             store=opened,
@@ -136,11 +155,12 @@ def create_app(
             outbox=outbox,
             channels=channels,
             incidents=Incidents(opened, outbox, clock, set(channels)),
-            models=ModelRegistry(settings.model_dir),
-            actions=load_catalogue(settings.scenario_file or BUILTIN_ACTIONS),
-            open_incidents=OpenIncidents(opened),
-            live=open_hub(settings.store),
-            crm=crm_notes(settings, opened, outbox),
+            models=models,
+            actions=actions,
+            open_incidents=open_incidents,
+            live=live,
+            crm=crm,
+            calls=calls,
             followups=followups,
             crm_sync=CrmSync(opened, catalogue, followups, clock, settings.default_region),
         )
@@ -171,8 +191,7 @@ def create_app(
                 await worker
             if sweeper is not None:
                 await sweeper
-            if state.tasks:
-                await asyncio.gather(*state.tasks, return_exceptions=True)
+            await calls.drain()
             for channel in channels.values():
                 await channel.aclose()
             await client.aclose()

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from api.auth import KeyRing
 from connectors.channels.base import Channel
@@ -16,6 +14,8 @@ from core.clock import Clock
 from core.errors import NotFound
 from core.events import Catalogue
 from core.settings import Settings
+from inbound.calls import Calls
+from inbound.live import Hub, LocalHub
 from predictors.actions import Catalogue as ActionCatalogue
 from predictors.registry import ModelRegistry
 from proactive.crm_notes import CrmNotes
@@ -23,7 +23,6 @@ from proactive.crm_sync import CrmSync
 from proactive.followups import Followups
 from proactive.incident_cache import OpenIncidents
 from proactive.incidents import Incidents
-from proactive.live import Hub, LocalHub
 
 log = logging.getLogger("forecall.api")
 
@@ -45,10 +44,10 @@ class AppState:
     open_incidents: OpenIncidents
     followups: Followups
     crm_sync: CrmSync  # what CRM webhooks bring in (proactive/crm_sync.py)
+    calls: Calls  # the inbound use case (inbound/calls.py)
     checks: dict[str, str] = field(default_factory=dict)  # readiness: part -> problem
-    live: Hub = field(default_factory=LocalHub)  # desk cards, live (proactive/live.py)
+    live: Hub = field(default_factory=LocalHub)  # desk cards, live (inbound/live.py)
     crm: CrmNotes | None = None  # notes on the CRM contact (proactive/crm_notes.py)
-    tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     def connector(self, kind: type[C], setting: str) -> C:
         """The configured channel of this class (a CRM); NotFound naming the setting."""
@@ -56,14 +55,3 @@ class AppState:
             if isinstance(channel, kind):
                 return channel
         raise NotFound(f"no {kind.__name__} connector is configured (channels: {setting})")
-
-    def background(self, work: Coroutine[Any, Any, None]) -> None:
-        """Work that must not delay the answer (keeping the call record, counting)."""
-        task = asyncio.create_task(work)
-        self.tasks.add(task)
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self.tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("background work failed", exc_info=task.exception())

@@ -110,8 +110,8 @@ async def index_bytes_at_scale(n: int) -> float:
     client.flushdb()
     store = open_store(url)
     world = simulate(SimulatorConfig(customers=n, days=1, end=_now_utc(), seed=5))
-    from core import directory
     from core.customers import CustomerIn
+    from profiles import directory
 
     async def put(raw: dict[str, Any]) -> None:
         body = CustomerIn.model_validate({k: v for k, v in raw.items() if k != "id"})

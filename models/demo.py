@@ -6,11 +6,11 @@ import logging
 from datetime import UTC, datetime
 
 from connectors.store import Store
-from core import directory
 from core.batch import validate_batch
 from core.customers import CustomerIn
 from core.events import Catalogue
-from core.ingest import ingest
+from profiles import directory
+from profiles.ingest import ingest
 
 log = logging.getLogger("forecall.demo")
 BATCH = 1000

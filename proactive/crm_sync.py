@@ -13,12 +13,12 @@ from typing import Any
 import orjson
 
 from connectors.store import Store
-from core import directory
 from core.clock import Clock
 from core.customers import CustomerIn
 from core.events import Catalogue, Event
-from core.ingest import ingest
 from proactive.followups import Followups
+from profiles import directory
+from profiles.ingest import ingest
 
 
 class CrmSync:

@@ -23,17 +23,17 @@ import orjson
 from connectors.channels.base import CallbackEvent, OutboundMessage, SendResult
 from connectors.outbox import open_outbox
 from connectors.store import open_store
-from core import directory
 from core.clock import FixedClock
 from core.customers import CustomerIn
 from core.events import Catalogue, Event, parse_ts
-from core.ingest import ingest
 from core.messages import Message
 from predictors.scenarios import Scenarios
 from proactive.dispatcher import Block, Dispatcher, SendGate
 from proactive.followups import APPROVALS, Followups, stats_id
 from proactive.gate import StopListGate
 from proactive.policy_gate import ContactPolicy
+from profiles import directory
+from profiles.ingest import ingest
 
 STEP = 3600.0
 TAIL = 14 * 86400.0  # after the last event: let the scheduled touches come due

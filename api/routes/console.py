@@ -20,7 +20,7 @@ from api.responses import OrjsonResponse, json_response
 from api.routes.desk import STATIC
 from api.sessions import LoginIn, Session, Sessions, describe, require_csrf_header
 from core.errors import NotFound
-from proactive import accuracy
+from inbound import accuracy
 
 router = APIRouter(tags=["console"])
 SESSIONS = Sessions("forecall_console", "/console", "manager", operator=False)

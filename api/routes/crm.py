@@ -32,13 +32,13 @@ from api.deps import StateDep
 from api.responses import OrjsonResponse, json_response
 from api.state import AppState
 from connectors.crm.bitrix24 import Bitrix24, contact_body, parse_form
-from core import directory
 from core.batch import ID_PATTERN
 from core.errors import InvalidInput, ProviderError, StoreUnavailable, Unauthorized
 from core.events import Event
 from core.identity import IdentityKind
 from predictors.profile import UNKNOWN_REASON
 from proactive import crm_sync
+from profiles import directory
 
 router = APIRouter(prefix="/v1/crm", tags=["crm"])
 log = logging.getLogger("forecall.crm")

@@ -10,11 +10,11 @@ from pydantic import BaseModel
 from api.deps import DeskKey, IngestKey, StateDep
 from api.responses import OrjsonResponse, json_response
 from api.state import AppState
-from core import directory
 from core.customers import Channel, Customer, CustomerIn
 from core.errors import InvalidInput, NotFound
 from core.identity import IdentityKind
 from predictors import attributes, profile_codec
+from profiles import directory
 
 router = APIRouter(prefix="/v1", tags=["customers"])
 

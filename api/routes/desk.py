@@ -15,11 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import StateDep, require
 from api.responses import OrjsonResponse, json_response
-from api.routes.inbound import OutcomeIn, inbound_outcome
+from api.schemas import OutcomeIn
 from api.sessions import NAME, LoginIn, Session, Sessions, describe, require_csrf_header
 from core.apikeys import ApiKey
 from core.errors import InvalidInput, NotFound
-from proactive import cards
+from inbound import cards
+from inbound.outcomes import record_outcome
 
 router = APIRouter(tags=["desk"])
 STATIC = FilePath(__file__).resolve().parent.parent / "static"
@@ -104,7 +105,10 @@ async def outcome(
     require_csrf_header(request)
     if await cards.get(state.store, call_id, session.operator_id, session.queues) is None:
         raise NotFound(f"no call {call_id!r} routed to you")
-    return json_response(await inbound_outcome(state, call_id, body))
+    result = await record_outcome(
+        state.store, state.catalogue, state.clock.now(), call_id, **body.kwargs()
+    )
+    return json_response(result)
 
 
 class RouteIn(BaseModel):

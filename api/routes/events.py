@@ -11,8 +11,8 @@ from api.responses import OrjsonResponse, json_response
 from core.batch import validate_batch
 from core.errors import InvalidInput
 from core.incidents import Incident
-from core.ingest import ingest
 from proactive.deflection import count_contacts
+from profiles.ingest import ingest
 
 router = APIRouter(prefix="/v1", tags=["events"])
 

@@ -1,6 +1,6 @@
 """The inbound decision in the voice platforms' own formats: VoiceXML and TwiML.
 
-Same decision, same deadline as `POST /v1/inbound` (api.routes.inbound.run); only the
+Same decision, same deadline as `POST /v1/inbound` (inbound/calls.py); only the
 way in and the way out differ:
 
 - VoiceXML browsers (Naumen, Avaya, Genesys) fetch a document with the call's fields as
@@ -12,19 +12,17 @@ way in and the way out differ:
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
 
-from api.deps import StateDep, require
-from api.routes.inbound import InboundIn, run
-from connectors.ivr import twiml, vxml
-from core.apikeys import ApiKey
+from api.deps import CallsDep, IvrKey, SettingsDep
+from api.formats import twiml, vxml
+from api.schemas import InboundIn
 from core.errors import InvalidInput, Unauthorized
 
 router = APIRouter(prefix="/v1/inbound", tags=["inbound"])
-IvrKey = Annotated[ApiKey, Depends(require("ivr"))]
 
 VXML_MEDIA = "application/voicexml+xml"
 TWIML_MEDIA = "application/xml"
@@ -33,7 +31,9 @@ _ALIASES = {"ani": "caller", "dnis": "dialed", "session_id": "call_id", "node": 
 
 
 @router.api_route("/vxml", methods=["GET", "POST"], response_class=Response)
-async def decide_vxml(request: Request, state: StateDep, _: IvrKey) -> Response:
+async def decide_vxml(
+    request: Request, calls: CallsDep, settings: SettingsDep, _: IvrKey
+) -> Response:
     """The decision as a VoiceXML 2.1 document; the fields of `POST /v1/inbound` as query
     or form parameters (`ani`, `dnis`, `session_id` are read too), plus `end=return`
     when the platform calls the document as a subdialog."""
@@ -54,28 +54,28 @@ async def decide_vxml(request: Request, state: StateDep, _: IvrKey) -> Response:
             context[name] = value
     values["context"] = context
     body = _inbound(values)
-    _answer, decision = await run(state, body)
+    _answer, decision = await calls.answer(body.contact())
     end_kind: Literal["exit", "return"] = "return" if end == "return" else "exit"
-    document = vxml.render(decision, transfer=state.settings.ivr.transfer, end=end_kind)
+    document = vxml.render(decision, transfer=settings.ivr.transfer, end=end_kind)
     return Response(document, media_type=VXML_MEDIA, headers={"Cache-Control": "no-store"})
 
 
 @router.post("/twilio", response_class=Response)
-async def decide_twilio(request: Request, state: StateDep) -> Response:
+async def decide_twilio(request: Request, calls: CallsDep, settings: SettingsDep) -> Response:
     """Twilio's voice webhook in, TwiML out. A question (`Вы звоните по поводу...?`)
     is asked inside <Gather>, whose answer comes back here with the same CallSid."""
-    token = state.settings.twilio_auth_token
+    token = settings.twilio_auth_token
     if token is None:
         raise Unauthorized("Twilio is not configured here (FORECALL_TWILIO_AUTH_TOKEN)")
     pairs = twiml.parse_form(await request.body())
-    url = _public_url(request, state.settings.public_base_url)
+    url = _public_url(request, settings.public_base_url)
     signature = request.headers.get("x-twilio-signature")
     if not twiml.validate_signature(token.get_secret_value(), url, pairs, signature):
         raise Unauthorized("X-Twilio-Signature does not sign this request")
     call = twiml.parse_webhook(pairs)
     body = _inbound({**call.inbound_fields(), "dialed": call.called})
-    _answer, decision = await run(state, body)
-    ivr = state.settings.ivr
+    _answer, decision = await calls.answer(body.contact())
+    ivr = settings.ivr
     document = twiml.render(
         decision,
         voice=ivr.twilio_voice,

@@ -37,8 +37,8 @@ async def settled(client: httpx.AsyncClient) -> None:
     transport = client._transport
     assert isinstance(transport, httpx.ASGITransport)
     state = transport.app.state.forecall  # type: ignore[attr-defined]
-    while state.tasks:
-        await asyncio.gather(*state.tasks)
+    while state.calls.tasks:
+        await asyncio.gather(*state.calls.tasks)
 
 
 async def inbound(client: httpx.AsyncClient, call_id: str, **context: str) -> None:

@@ -10,13 +10,13 @@ import pytest
 
 from connectors.outbox import Outbox, open_outbox
 from connectors.store import Store
-from core import directory
 from core.clock import FixedClock
 from core.customers import CustomerIn
 from core.errors import Conflict
 from core.incidents import IncidentIn, IncidentPatch, Scope
 from core.messages import Status
 from proactive.incidents import Incidents, group
+from profiles import directory
 
 NOON = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)  # 15:00 in Moscow
 

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from twilio import request_validator
 from twilio.twiml import voice_response
 
-from connectors.ivr import twiml
-from connectors.ivr.vxml import clean
+from api.formats import twiml
+from api.formats.vxml import clean
 from core.errors import InvalidInput
 from predictors.arbitration import SAFE_DEFAULT, Decision, IvrInstruction
 

@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 from xml.etree.ElementTree import Element, SubElement, tostring
 
-from connectors.ivr.vxml import clean
+from api.formats.vxml import clean
 from core.errors import InvalidInput
 from predictors.arbitration import Decision
 
@@ -99,7 +99,7 @@ class TwilioCall:
     digits: str | None
 
     def inbound_fields(self) -> dict[str, Any]:
-        """Keyword arguments for the inbound decision (core.inbound.facts)."""
+        """Keyword arguments for the inbound decision (inbound.decision.facts)."""
         return {
             "call_id": self.call_sid,
             "channel": "ivr",

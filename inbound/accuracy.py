@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from core.clock import utc_iso
-from proactive.outcomes import ACTIONABLE
+from inbound.outcomes import ACTIONABLE
 
 DAY = 86_400.0
 # Scalar test metrics worth a line in the console, by model kind.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any
+from typing import Any, TypedDict
 
 import orjson
 from prometheus_client import Counter
@@ -14,8 +14,8 @@ from connectors.store import Store
 from core.clock import utc_iso
 from core.errors import InvalidInput, NotFound
 from core.events import CONTACT_REASONS, Catalogue, Event
-from core.ingest import ingest
 from predictors.features import FEATURES
+from profiles.ingest import ingest
 
 # The confidence at which the built-in catalogue lets the IVR act on a reason.
 ACTIONABLE = 0.8
@@ -30,6 +30,15 @@ CONFUSION_TOTAL = Counter(
     "forecall_reason_confusion_total", "Predicted against actual reason.", ["predicted", "actual"]
 )
 _CHANNEL = {"ivr": "ivr", "chat": "chat", "messenger": "messenger"}
+
+
+class OutcomeFields(TypedDict):
+    """What an operator or the API says of a call, as `record_outcome` takes it."""
+
+    actual_reason: str
+    resolved: bool
+    offer_accepted: bool | None
+    offer_id: str | None
 
 
 async def record_outcome(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import redis
 
-from proactive.live import LocalHub, RedisHub, open_hub
+from inbound.live import LocalHub, RedisHub, open_hub
 
 
 async def test_a_local_hub_delivers_to_the_topics_subscribed_and_ends_streams_on_close() -> None:

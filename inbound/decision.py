@@ -149,32 +149,6 @@ def marketing_consent(record: dict[str, Any]) -> bool:
     return any(granted for _, granted in latest.values())
 
 
-def answer(found: Facts, action: dict[str, Any]) -> dict[str, Any]:
-    incident = found.incidents[0] if found.incidents else None
-    return {
-        "call_id": found.call_id,
-        "degraded": False,
-        "customer": summary(found),
-        "reasons": [{"reason": r, "confidence": p} for r, p in found.reasons.top],
-        "reason_source": found.reasons.source,
-        "churn": {
-            "score": found.churn.score,
-            "band": found.churn.band,
-            "reasons": found.churn.reasons,
-            "source": found.churn.source,
-        },
-        "incident": {
-            "id": incident.id,
-            "title": incident.title,
-            "eta": incident.eta.isoformat() if incident.eta else None,
-        }
-        if incident
-        else None,
-        **action,
-        "card_id": found.call_id,
-    }
-
-
 async def decide(
     work: Callable[[], Awaitable[T]], budget: float, call_id: str, fallback: Callable[[str], T]
 ) -> T:

@@ -1,11 +1,12 @@
-"""IVR answer formats: generic JSON, VoiceXML 2.1 and Twilio's TwiML.
+"""IVR answer formats: VoiceXML 2.1 and Twilio's TwiML.
 
 Each renders a `predictors.arbitration.Decision`; none knows about HTTP. The route picks
 one by the caller's format and hands it the decision (or `SAFE_DEFAULT` when degraded).
+The generic JSON answer is the inbound answer itself (`inbound.answer`).
 """
 
-from connectors.ivr import json_format, twiml, vxml
-from connectors.ivr.twiml import (
+from api.formats import twiml, vxml
+from api.formats.twiml import (
     TwilioCall,
     compute_signature,
     parse_form,
@@ -16,7 +17,6 @@ from connectors.ivr.twiml import (
 __all__ = [
     "TwilioCall",
     "compute_signature",
-    "json_format",
     "parse_form",
     "parse_webhook",
     "twiml",

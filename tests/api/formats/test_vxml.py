@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors.ivr import vxml
+from api.formats import vxml
 from predictors.actions import BUILTIN, load_catalogue
 from predictors.arbitration import SAFE_DEFAULT, Decision, IvrInstruction, arbitrate
 from predictors.decision import Context

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from connectors.ivr import json_format
+from inbound import answer as json_format
 from predictors.actions import BUILTIN, load_catalogue
 from predictors.arbitration import SAFE_DEFAULT, arbitrate
 from predictors.decision import Context

@@ -16,14 +16,13 @@ from typing import Any
 
 import orjson
 
-from connectors.ivr import json_format
 from connectors.store import Store
-from core import inbound
 from core.events import Catalogue
-from core.inbound import Facts
+from inbound.answer import answer
+from inbound.decision import Facts
+from inbound.live import Hub
 from predictors import attributes, profile_codec
 from predictors.arbitration import Decision
-from proactive.live import Hub
 
 CARD, ROUTE = "#card", "#route"
 
@@ -58,7 +57,7 @@ async def build(
 ) -> dict[str, Any]:
     """The inbound answer, plus what only the operator needs: every incident, consents
     per channel and stops, recent contacts and messages."""
-    card = inbound.answer(found, json_format.render(decision))
+    card = answer(found, decision)
     record = found.record or {}
     history: dict[str, Any] = {"last_contact": None, "contacts_30d": 0, "engagement": None}
     stopped: list[str] = []
