@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 
-from connectors.store import Store
+from connectors.store import KeyStore
 from core.apikeys import ApiKey, hash_key
 from core.clock import Clock
 from core.errors import Forbidden, Unauthorized
@@ -20,7 +20,7 @@ CACHE_SECONDS = 10.0
 
 
 class KeyRing:
-    def __init__(self, store: Store, clock: Clock, bootstrap: ApiKey | None = None) -> None:
+    def __init__(self, store: KeyStore, clock: Clock, bootstrap: ApiKey | None = None) -> None:
         self._store = store
         self._clock = clock
         self._bootstrap = bootstrap

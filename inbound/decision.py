@@ -20,7 +20,7 @@ import numpy.typing as npt
 import orjson
 from prometheus_client import Counter
 
-from connectors.store import Store
+from connectors.store import CustomerStore
 from core.errors import ForecallError, InvalidInput
 from core.identity import IdentityKind, normalize
 from core.incidents import Incident
@@ -60,7 +60,7 @@ class Facts:
 
 
 async def identify(
-    store: Store, channel: str, caller: str | None, kind: str | None, region: str
+    store: CustomerStore, channel: str, caller: str | None, kind: str | None, region: str
 ) -> str | None:
     if not caller:
         return None
@@ -77,7 +77,7 @@ async def identify(
 
 
 async def facts(
-    store: Store,
+    store: CustomerStore,
     models: ModelRegistry,
     incidents: OpenIncidents,
     *,

@@ -18,7 +18,7 @@ import hashlib
 import orjson
 
 from connectors.outbox import Outbox
-from connectors.store import Store
+from connectors.store import CustomerStore
 from core.messages import Message, Route
 
 NOTE_KIND = "crm_note"
@@ -28,7 +28,12 @@ _CHANNEL_NAMES = {"sms": "SMS", "telegram": "Telegram", "email": "email", "whats
 
 class CrmNotes:
     def __init__(
-        self, store: Store, outbox: Outbox, channel: str, identity: str, task_hours: float = 4.0
+        self,
+        store: CustomerStore,
+        outbox: Outbox,
+        channel: str,
+        identity: str,
+        task_hours: float = 4.0,
     ) -> None:
         self.store = store
         self.outbox = outbox

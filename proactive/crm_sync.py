@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from connectors.store import Store
+from connectors.store import CustomerStore
 from core.clock import Clock
 from core.customers import CustomerIn
 from core.events import Catalogue, Event
@@ -26,7 +26,7 @@ class CrmSync:
 
     def __init__(
         self,
-        store: Store,
+        store: CustomerStore,
         catalogue: Catalogue,
         followups: Followups,
         clock: Clock,

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from prometheus_client import Counter
 
 from connectors.outbox import Outbox
-from connectors.store import Store
+from connectors.store import IncidentStore
 from core.incidents import Incident
 from core.messages import Status
 
@@ -25,7 +25,10 @@ _TOLD = frozenset({Status.sent, Status.delivered, Status.read})
 
 
 async def count_contacts(
-    store: Store, outbox: Outbox, open_incidents: list[Incident], customer_ids: Iterable[str]
+    store: IncidentStore,
+    outbox: Outbox,
+    open_incidents: list[Incident],
+    customer_ids: Iterable[str],
 ) -> None:
     if not open_incidents:
         return

@@ -8,7 +8,7 @@ those who were told of the incident in the first place.
 from __future__ import annotations
 
 from connectors.outbox import Outbox
-from connectors.store import Store
+from connectors.store import CustomerStore
 from core.messages import Message, Status
 from proactive.dispatcher import Block
 
@@ -16,7 +16,7 @@ _TOLD = frozenset({Status.sent, Status.delivered, Status.read})
 
 
 class StopListGate:
-    def __init__(self, store: Store, outbox: Outbox) -> None:
+    def __init__(self, store: CustomerStore, outbox: Outbox) -> None:
         self.store = store
         self.outbox = outbox
 

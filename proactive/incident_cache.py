@@ -7,7 +7,7 @@ import asyncio
 import logging
 from typing import Any
 
-from connectors.store import Store
+from connectors.store import IncidentStore
 from core.errors import StoreUnavailable
 from core.incidents import Incident
 
@@ -15,7 +15,7 @@ log = logging.getLogger("forecall.incidents")
 
 
 class OpenIncidents:
-    def __init__(self, store: Store, every: float = 1.0) -> None:
+    def __init__(self, store: IncidentStore, every: float = 1.0) -> None:
         self.store = store
         self.every = every
         self.current: list[Incident] = []

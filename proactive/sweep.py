@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from connectors.store import Store
+from connectors.store import CustomerStore
 from core.customers import Customer
 from core.events import Catalogue, Event
 from predictors import attributes, profile_codec
@@ -30,7 +30,7 @@ class SweepResult:
 
 
 async def sweep(
-    store: Store, followups: Followups, catalogue: Catalogue, now: float, default_zone: str
+    store: CustomerStore, followups: Followups, catalogue: Catalogue, now: float, default_zone: str
 ) -> SweepResult:
     result = SweepResult()
     cursor = ""

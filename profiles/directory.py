@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from connectors.store import Store
+from connectors.store import CustomerStore, Store
 from core.batch import check_id
 from core.customers import Customer, CustomerIn, Identity
 from core.errors import NotFound
@@ -12,7 +12,7 @@ from core.identity import IdentityKind, normalize
 
 
 async def put_customer(
-    store: Store, customer_id: str, body: CustomerIn, default_region: str, now: float
+    store: CustomerStore, customer_id: str, body: CustomerIn, default_region: str, now: float
 ) -> tuple[Customer, bool]:
     """Store the record with normalized identities; True when it is new."""
     check_id("customer_id", customer_id)
@@ -28,14 +28,16 @@ async def put_customer(
     return customer, created
 
 
-async def get_customer(store: Store, customer_id: str) -> Customer:
+async def get_customer(store: CustomerStore, customer_id: str) -> Customer:
     record = await store.get_customer(customer_id)
     if record is None:
         raise NotFound(f"no customer {customer_id!r}")
     return Customer.model_validate_json(record)
 
 
-async def identify(store: Store, kind: IdentityKind, value: str, default_region: str) -> str | None:
+async def identify(
+    store: CustomerStore, kind: IdentityKind, value: str, default_region: str
+) -> str | None:
     return await store.find_customer(kind.value, normalize(kind, value, default_region, kind.value))
 
 

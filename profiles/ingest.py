@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from connectors.store import Store
+from connectors.store import CustomerStore
 from core.events import Catalogue, Event
 from predictors import profile, profile_codec
 
@@ -21,7 +21,7 @@ class IngestResult:
 
 
 async def ingest(
-    store: Store, events: list[Event], catalogue: Catalogue, now: float
+    store: CustomerStore, events: list[Event], catalogue: Catalogue, now: float
 ) -> IngestResult:
     by_customer: dict[str, list[Event]] = defaultdict(list)
     for event in events:

@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from connectors.store import Store
+from connectors.store import DocumentStore
 from core.clock import Clock
 from core.errors import ProviderError
 
@@ -72,7 +72,7 @@ class TokenVault:
     def __init__(
         self,
         name: str,
-        store: Store,
+        store: DocumentStore,
         clock: Clock,
         secret: str,
         exchange: Exchange,

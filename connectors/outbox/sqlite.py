@@ -1,4 +1,5 @@
-"""The embedded outbox: tables in the store's own SQLite file, its own connection.
+"""The embedded outbox: tables in the store's own SQLite file, its own connection
+(opened, transacted and error-translated by `connectors.store.sqlite_db`, as the store is).
 
 As in the store, each method is one synchronous transaction (`BEGIN IMMEDIATE`) with no
 `await` inside, so coroutines and processes never interleave within one. The `status`
@@ -11,18 +12,14 @@ new rows per group itself (a trigger per inserted row cost 15% of the enqueue ra
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
 from connectors.outbox import PROVIDER_WORDS, RANK
-from core.errors import StoreUnavailable
+from connectors.store.sqlite_db import Database, parse_url
 from core.messages import FINAL, Message, Status
 
 SCHEMA = """
@@ -86,57 +83,14 @@ COLUMNS = "payload, status, updated_at"
 
 class SQLiteOutbox:
     def __init__(self, path: str, synchronous: str = "FULL") -> None:
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # Its own connection to the store's file; FULL: an enqueued message survives
+        # power loss, not only a process crash.
+        self._db = Database(path, SCHEMA, synchronous, what="outbox")
         self.path = path
-        try:
-            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            # FULL: an enqueued message survives power loss, not only a process crash.
-            self._db.execute(f"PRAGMA synchronous={synchronous}")
-            self._db.execute("PRAGMA busy_timeout=5000")
-            # Erased messages are overwritten with zeros in the file, not only unlinked.
-            self._db.execute("PRAGMA secure_delete=ON")
-            self._db.executescript(SCHEMA)
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(f"cannot open SQLite outbox at {path}: {exc}") from exc
 
     @classmethod
     def from_url(cls, url: str) -> SQLiteOutbox:
-        parts = urlsplit(url)
-        path = parts.path[1:] if parts.path.startswith("/") else parts.path
-        if url.startswith("sqlite:////"):
-            path = parts.path[1:]  # sqlite:////abs/path keeps its leading slash
-        sync = parse_qs(parts.query).get("synchronous", ["FULL"])[0].upper()
-        if sync not in {"FULL", "NORMAL", "EXTRA"}:
-            raise ValueError("sqlite synchronous= must be FULL, NORMAL or EXTRA")
-        return cls(path or "forecall.db", sync)
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        try:
-            self._db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(f"SQLite outbox busy or unwritable: {exc}") from exc
-        try:
-            yield self._db
-        except sqlite3.Error as exc:
-            self._db.execute("ROLLBACK")
-            raise StoreUnavailable(f"SQLite outbox write failed: {exc}") from exc
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        try:
-            self._db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            self._db.execute("ROLLBACK")
-            raise StoreUnavailable(f"SQLite outbox commit failed: {exc}") from exc
-
-    def _read(self, sql: str, params: Sequence[object]) -> list[Any]:
-        try:
-            return self._db.execute(sql, params).fetchall()
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(f"SQLite outbox read failed: {exc}") from exc
+        return cls(*parse_url(url))
 
     async def close(self) -> None:
         self._db.close()
@@ -148,7 +102,7 @@ class SQLiteOutbox:
             row = (m.id, m.customer_id, m.group, m.due_at, now, orjson.dumps(m))
             by_group.setdefault(m.group, []).append(row)
         added = 0
-        with self._write() as db:
+        with self._db.write() as db:
             for group, rows in by_group.items():
                 new = db.executemany(
                     "INSERT INTO outbox_messages "
@@ -168,7 +122,7 @@ class SQLiteOutbox:
     async def claim(self, worker: str, limit: int, now: float, lease: float) -> list[Message]:
         if limit <= 0:
             return []
-        with self._write() as db:
+        with self._db.write() as db:
             rows = db.execute(
                 CLAIM, (worker, now + lease, now, now, limit, now, limit, limit)
             ).fetchall()
@@ -178,7 +132,7 @@ class SQLiteOutbox:
     async def finish(self, message: Message, now: float) -> None:
         if message.status not in FINAL or message.status is Status.dead:
             raise ValueError(f"finish needs a final status other than dead, not {message.status}")
-        with self._write() as db:
+        with self._db.write() as db:
             row = db.execute(
                 "SELECT status FROM outbox_messages WHERE id = ?", (message.id,)
             ).fetchone()
@@ -201,7 +155,7 @@ class SQLiteOutbox:
 
     async def retry(self, message: Message, due_at: float, now: float) -> None:
         back = replace(message, due_at=due_at)
-        with self._write() as db:
+        with self._db.write() as db:
             db.execute(
                 "UPDATE outbox_messages SET status = 'pending', due_at = ?, payload = ?, "
                 "updated_at = ?, claimed_by = NULL, lease_until = NULL "
@@ -210,7 +164,7 @@ class SQLiteOutbox:
             )
 
     async def bury(self, message: Message, now: float) -> None:
-        with self._write() as db:
+        with self._db.write() as db:
             db.execute(
                 "UPDATE outbox_messages SET status = 'dead', payload = ?, updated_at = ?, "
                 "claimed_by = NULL, lease_until = NULL "
@@ -219,7 +173,7 @@ class SQLiteOutbox:
             )
 
     async def get(self, message_id: str) -> Message | None:
-        rows = self._read(f"SELECT {COLUMNS} FROM outbox_messages WHERE id = ?", (message_id,))
+        rows = self._db.read(f"SELECT {COLUMNS} FROM outbox_messages WHERE id = ?", (message_id,))
         return _row(rows[0]) if rows else None
 
     async def set_status(
@@ -227,7 +181,7 @@ class SQLiteOutbox:
     ) -> Message | None:
         if status not in PROVIDER_WORDS:
             raise ValueError(f"a provider can say sent, delivered, read or failed, not {status}")
-        with self._write() as db:
+        with self._db.write() as db:
             row = db.execute(
                 f"SELECT {COLUMNS} FROM outbox_messages WHERE id = ?", (message_id,)
             ).fetchone()
@@ -247,14 +201,14 @@ class SQLiteOutbox:
         return message
 
     async def by_provider_id(self, channel: str, provider_message_id: str) -> str | None:
-        rows = self._read(
+        rows = self._db.read(
             "SELECT message_id FROM outbox_provider_ids WHERE channel = ? AND provider_id = ?",
             (channel, provider_message_id),
         )
         return str(rows[0][0]) if rows else None
 
     async def dead_letters(self, limit: int) -> list[Message]:
-        rows = self._read(
+        rows = self._db.read(
             f"SELECT {COLUMNS} FROM outbox_messages WHERE status = 'dead' "
             "ORDER BY updated_at, rowid LIMIT ?",
             (limit,),
@@ -262,7 +216,7 @@ class SQLiteOutbox:
         return [_row(row) for row in rows]
 
     async def revive(self, message_id: str, now: float) -> bool:
-        with self._write() as db:
+        with self._db.write() as db:
             row = db.execute(
                 f"SELECT {COLUMNS} FROM outbox_messages WHERE id = ? AND status = 'dead'",
                 (message_id,),
@@ -286,22 +240,24 @@ class SQLiteOutbox:
         if customer_id is not None:
             sql += " AND customer_id = ?"
             params += (customer_id,)
-        with self._write() as db:
+        with self._db.write() as db:
             return db.execute(sql, params).rowcount
 
     async def counts(self, group: str) -> dict[str, int]:
-        rows = self._read("SELECT status, n FROM outbox_counts WHERE grp = ? AND n > 0", (group,))
+        rows = self._db.read(
+            "SELECT status, n FROM outbox_counts WHERE grp = ? AND n > 0", (group,)
+        )
         return {status: n for status, n in rows}
 
     async def backlog(self, now: float) -> int:
-        rows = self._read(
+        rows = self._db.read(
             "SELECT COALESCE(SUM(n), 0) FROM outbox_counts WHERE status IN ('pending', 'sending')",
             (),
         )
         return int(rows[0][0])
 
     async def erase_customer(self, customer_id: str) -> int:
-        with self._write() as db:
+        with self._db.write() as db:
             db.execute(
                 "DELETE FROM outbox_provider_ids WHERE message_id IN "
                 "(SELECT id FROM outbox_messages WHERE customer_id = ?)",

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from connectors.store.base import ProfileUpdate, Store
+from connectors.store.base import (
+    CallStore,
+    CustomerStore,
+    DocumentStore,
+    IncidentStore,
+    KeyStore,
+    ProfileUpdate,
+    Store,
+)
 
 
 def open_store(url: str) -> Store:
@@ -17,4 +25,13 @@ def open_store(url: str) -> Store:
     raise ValueError(f"unknown store URL scheme: {url.split(':', 1)[0]}")
 
 
-__all__ = ["ProfileUpdate", "Store", "open_store"]
+__all__ = [
+    "CallStore",
+    "CustomerStore",
+    "DocumentStore",
+    "IncidentStore",
+    "KeyStore",
+    "ProfileUpdate",
+    "Store",
+    "open_store",
+]

@@ -1,4 +1,8 @@
-"""The store contract. Two implementations: `sqlite.py` (embedded) and `redis.py`.
+"""The store contract: a few Protocols of one concern each, and `Store`, all of them.
+
+Each concern is implemented once per backend (`sqlite_<concern>.py`, `redis_<concern>.py`);
+`sqlite.py` and `redis.py` put them together. A use case that needs one concern takes
+that Protocol, so that what it touches is in its signature.
 
 Records travel as bytes (the customer as JSON, the profile as its packed blob) so that
 the hot path decodes only what it uses, and the store never interprets them.
@@ -16,12 +20,8 @@ from core.apikeys import ApiKey
 ProfileUpdate = Callable[[str, bytes | None], tuple[bytes, int]]
 
 
-class Store(Protocol):
-    async def ping(self) -> None:
-        """Raise StoreUnavailable unless the store answers."""
-        ...
-
-    async def close(self) -> None: ...
+class CustomerStore(Protocol):
+    """Customers: the record, its identities and audience terms, the profile, the stop-list."""
 
     async def put_customer(
         self, customer_id: str, record: bytes, identities: Sequence[tuple[str, str]]
@@ -50,8 +50,9 @@ class Store(Protocol):
         """The id of the customer holding this normalized identity."""
         ...
 
-    async def erase_customer(self, customer_id: str) -> bool:
-        """Remove every trace of the customer; False if there was nothing."""
+    async def customer_ids(self, cursor: str, limit: int) -> tuple[list[str], str]:
+        """A page of customer ids for sweeps; pass the returned cursor back, "" starts
+        and "" as the returned cursor means done. Every customer comes at least once."""
         ...
 
     async def get_profile(self, customer_id: str) -> tuple[bytes | None, bytes | None]:
@@ -71,6 +72,10 @@ class Store(Protocol):
         ...
 
     async def stops_many(self, customer_ids: Sequence[str]) -> list[set[str]]: ...
+
+
+class IncidentStore(Protocol):
+    """Incidents: records, which are open, the ledger of who was told, counters."""
 
     async def put_incident(self, incident_id: str, record: bytes, is_open: bool) -> None: ...
 
@@ -93,19 +98,9 @@ class Store(Protocol):
 
     async def incident_counts(self, incident_id: str) -> dict[str, int]: ...
 
-    async def put_call(self, call_id: str, customer_id: str | None, record: bytes) -> None:
-        """Keep an inbound contact's decision for a week (the card, the outcome)."""
-        ...
 
-    async def get_call(self, call_id: str) -> bytes | None: ...
-
-    async def put_example(self, customer_id: str, call_id: str, record: bytes) -> None:
-        """A labelled example for retraining; one per call, the latest outcome wins."""
-        ...
-
-    async def examples(self) -> list[bytes]:
-        """Every labelled example (for `forecall` training exports)."""
-        ...
+class DocumentStore(Protocol):
+    """Small documents by collection and a customer's named marks."""
 
     async def bump_marks(self, customer_id: str, by: dict[str, float]) -> dict[str, float]:
         """Add to the customer's named counters (contact-policy caps, exposures); the new
@@ -130,19 +125,19 @@ class Store(Protocol):
     async def swap_doc(
         self, collection: str, doc_id: str, expected: bytes | None, record: bytes
     ) -> bool:
-        """Replace a (non-customer) document only if it is still `expected` (None: absent);
-        False when another writer got there first. A lease or a rotating secret that two
-        workers must not both take rests on this."""
+        """Replace a document only if it is still `expected` (None: absent); False when
+        another writer got there first. A lease, a rotating secret or a decision that two
+        workers must not both take rests on this. A document created here has no owner;
+        one replaced keeps the customer `put_doc` gave it (so erasure still finds it)."""
         ...
 
     async def docs(self, collection: str) -> list[bytes]:
         """Every document of a collection, in the order of their ids."""
         ...
 
-    async def customer_ids(self, cursor: str, limit: int) -> tuple[list[str], str]:
-        """A page of customer ids for sweeps; pass the returned cursor back, "" starts
-        and "" as the returned cursor means done. Every customer comes at least once."""
-        ...
+
+class KeyStore(Protocol):
+    """API keys, by the hash of their secret."""
 
     async def put_api_key(self, key: ApiKey) -> None: ...
 
@@ -151,3 +146,35 @@ class Store(Protocol):
     async def list_api_keys(self) -> list[ApiKey]: ...
 
     async def revoke_api_key(self, key_id: str) -> bool: ...
+
+
+class CallStore(Protocol):
+    """Inbound calls (kept a week) and the labelled examples their outcomes leave."""
+
+    async def put_call(self, call_id: str, customer_id: str | None, record: bytes) -> None:
+        """Keep an inbound contact's decision for a week (the card, the outcome)."""
+        ...
+
+    async def get_call(self, call_id: str) -> bytes | None: ...
+
+    async def put_example(self, customer_id: str, call_id: str, record: bytes) -> None:
+        """A labelled example for retraining; one per call, the latest outcome wins."""
+        ...
+
+    async def examples(self) -> list[bytes]:
+        """Every labelled example (for `forecall` training exports)."""
+        ...
+
+
+class Store(CustomerStore, IncidentStore, DocumentStore, KeyStore, CallStore, Protocol):
+    """Every concern on one backend, as `open_store(url)` returns it."""
+
+    async def ping(self) -> None:
+        """Raise StoreUnavailable unless the store answers."""
+        ...
+
+    async def close(self) -> None: ...
+
+    async def erase_customer(self, customer_id: str) -> bool:
+        """Remove every trace of the customer; False if there was nothing."""
+        ...

@@ -26,3 +26,13 @@ def connect(url: str, socket_timeout: float = 2.0) -> aioredis.Redis:
     )
     # from_pool hands the pool to the client, so aclose() closes its connections too.
     return aioredis.Redis.from_pool(pool)
+
+
+def as_bytes(raw: bytes | str | None) -> bytes | None:
+    # The client is built without decode_responses, so replies are bytes; typeshed
+    # cannot know that.
+    return raw.encode() if isinstance(raw, str) else raw
+
+
+def as_text(raw: bytes | str | None) -> str | None:
+    return raw.decode() if isinstance(raw, bytes) else raw
