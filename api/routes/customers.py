@@ -72,7 +72,8 @@ async def _set_stop(
 @router.delete("/customers/{customer_id}", status_code=204)
 async def erase_customer(customer_id: str, state: StateDep, _: IngestKey) -> Response:
     """Erase the customer everywhere: record, identities, profile, event traces, stop-list,
-    incident ledgers, and every message queued, scheduled or sent."""
+    incident ledgers and scopes, calls, examples, documents, and every message queued,
+    scheduled or sent; no byte of them stays in the store's files or keys."""
     await state.outbox.erase_customer(customer_id)
     await directory.erase(state.store, customer_id)
     return Response(status_code=204)

@@ -66,3 +66,16 @@ def pack_record(record_json: bytes) -> bytes:
 def unpack_record(stored: bytes) -> bytes:
     """The record's JSON, whether packed or (as tests may write it) plain."""
     return stored if stored[:1] == b"{" else _packer().unpack(stored)
+
+
+def without_customer(incident: bytes, customer_id: str) -> bytes | None:
+    """The incident record with the customer taken out of its scope; None when the scope
+    never named them (then nothing needs writing)."""
+    if customer_id.encode() not in incident:
+        return None
+    data = orjson.loads(incident)
+    named = data.get("scope", {}).get("customer_ids", [])
+    if customer_id not in named:
+        return None
+    data["scope"]["customer_ids"] = [c for c in named if c != customer_id]
+    return orjson.dumps(data)

@@ -2,16 +2,18 @@
 
 One module per concern (`redis_customers.py`, `redis_incidents.py`, `redis_documents.py`,
 `redis_keys.py`, `redis_calls.py`), put together on one client here. Erasure crosses
-them all in one WATCH/MULTI transaction.
+them all in one WATCH/MULTI transaction, incident scopes that name the customer included.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, WatchError
 
 from connectors.store import keys
-from connectors.store.records import identities_of, index_terms_of
+from connectors.store.records import identities_of, index_terms_of, without_customer
 from connectors.store.redis_calls import RedisCalls
 from connectors.store.redis_client import as_text, connect
 from connectors.store.redis_customers import MAX_RACES, RedisCustomers, stored_record
@@ -54,6 +56,7 @@ class RedisStore(RedisCustomers, RedisIncidents, RedisDocuments, RedisKeys, Redi
                         record = stored_record(await pipe.get(key))
                         owned = [keys.identity_bucket(k, v) for k, v in identities_of(record)]
                         incidents = [str(as_text(i)) for i in await pipe.smembers(keys.incidents())]
+                        named = await self._naming(pipe, incidents, customer_id)
                         calls = [
                             as_text(c)
                             for c in await pipe.smembers(keys.customer_calls(customer_id))
@@ -79,6 +82,8 @@ class RedisStore(RedisCustomers, RedisIncidents, RedisDocuments, RedisKeys, Redi
                             pipe.delete(keys.call(str(call_id)))
                         for incident_id in incidents:
                             pipe.srem(keys.incident_audience(incident_id), customer_id)
+                        for incident_key, scrubbed in named.items():
+                            pipe.set(incident_key, scrubbed)
                         for bucket, field in owned:
                             pipe.hdel(bucket, field)
                         for term in index_terms_of(record):
@@ -90,3 +95,18 @@ class RedisStore(RedisCustomers, RedisIncidents, RedisDocuments, RedisKeys, Redi
         except RedisError as exc:
             raise StoreUnavailable(f"Redis erase failed: {exc}") from exc
         raise StoreUnavailable("erase kept racing with other writers; try again")
+
+    async def _naming(self, pipe: Any, incidents: list[str], customer_id: str) -> dict[str, bytes]:
+        """Incident records whose scope names the customer, without them; watched, so
+        that an incident changed meanwhile makes the erasure start over."""
+        names = [keys.incident(i) for i in incidents]
+        if not names:
+            return {}
+        await pipe.watch(*names)
+        records = await pipe.mget(names)
+        named = {}
+        for name, raw in zip(names, records, strict=True):
+            scrubbed = without_customer(raw, customer_id) if raw else None
+            if scrubbed is not None:
+                named[name] = scrubbed
+        return named

@@ -49,4 +49,7 @@ class SQLiteStore(SQLiteCustomers, SQLiteIncidents, SQLiteDocuments, SQLiteKeys,
             sqlite_incidents.erase(db, customer_id)
             sqlite_calls.erase(db, customer_id)
             sqlite_documents.erase(db, customer_id)
+        # The deleted rows are zeroed in the pages (secure_delete), but the log still
+        # holds the pages as they were until a checkpoint: take it now, and empty the log.
+        self._db.checkpoint()
         return existed

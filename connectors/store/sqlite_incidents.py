@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
+from connectors.store.records import without_customer
 from connectors.store.sqlite_db import Database
 
 SCHEMA = """
@@ -86,5 +87,10 @@ class SQLiteIncidents:
 
 
 def erase(db: sqlite3.Connection, customer_id: str) -> None:
-    """Take the customer out of every ledger, inside the caller's transaction."""
+    """Take the customer out of every ledger and every incident's scope, inside the
+    caller's transaction."""
     db.execute("DELETE FROM incident_audience WHERE customer_id=?", (customer_id,))
+    for incident_id, record in db.execute("SELECT id, record FROM incidents").fetchall():
+        scrubbed = without_customer(bytes(record), customer_id)
+        if scrubbed is not None:
+            db.execute("UPDATE incidents SET record=? WHERE id=?", (scrubbed, incident_id))

@@ -230,6 +230,18 @@ async def test_erase_reaches_stop_list_and_ledgers(store: Store, store_url: str)
     await assert_no_trace(store_url, "c1", ["+79161234567"])
 
 
+async def test_erase_takes_the_customer_out_of_incident_scopes(store: Store) -> None:
+    named = {"id": "I1", "scope": {"customer_ids": ["c1", "c2"], "regions": ["RU-MOW"]}}
+    await store.put_incident("I1", orjson.dumps(named), True)
+    await store.put_incident("I2", b'{"id": "I2", "scope": {"customer_ids": ["c11"]}}', True)
+    await store.put_customer("c1", record("c1", PHONE), [PHONE])
+    await store.erase_customer("c1")
+    scope = orjson.loads(await store.get_incident("I1") or b"")["scope"]
+    assert scope == {"customer_ids": ["c2"], "regions": ["RU-MOW"]}
+    assert await store.get_incident("I2") == b'{"id": "I2", "scope": {"customer_ids": ["c11"]}}'
+    assert len(await store.open_incidents()) == 2
+
+
 async def test_calls_and_examples_and_their_erasure(store: Store, store_url: str) -> None:
     await store.put_customer("c1", record("c1", PHONE), [PHONE])
     await store.put_call("call-1", "c1", b'{"call": 1}')
