@@ -348,9 +348,10 @@ async def test_the_daily_sweep_finds_the_inactive_and_birthdays_once(
         assert swept.json() == {"customers": 3, "inactive": 1, "birthdays": 1}
         since = int((NOW - 20 * 86400) // 86400)
         inactive_id = f"sc:inactivity:{quiet}:sweep:inactive:{quiet}:{since}:1"
-        assert (await message(c, inactive_id))["status"] == "pending"
+        # Due now: the embedded dispatcher may have claimed it already (its provider is down).
+        assert (await message(c, inactive_id))["status"] in ("pending", "sending")
         greeting = await message(c, f"sc:birthday:{born}:sweep:birthday:{born}:2026:1")
-        assert greeting["status"] == "pending"
+        assert greeting["status"] in ("pending", "sending")
         again = await c.post("/v1/scenarios/sweep")
         assert again.json()["inactive"] == 1  # found again, scheduled once
         report = {r["scenario"]: r for r in (await c.get("/v1/scenarios/report")).json()}
