@@ -20,8 +20,9 @@ import orjson
 from fastapi import Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.auth import KeyRing
+from api.deps import KeyRingDep
 from api.responses import json_response
-from api.state import AppState
 from core.apikeys import ApiKey
 from core.errors import Forbidden, InvalidInput, Unauthorized
 
@@ -72,11 +73,11 @@ class Sessions:
         self.scope = scope
         self.operator = operator  # the desk needs an operator id or queue; the console not
 
-    async def login(self, body: LoginIn, request: Request, state: AppState) -> Response:
+    async def login(self, body: LoginIn, request: Request, keys: KeyRing) -> Response:
         require_csrf_header(request)
         if self.operator and not body.operator_id and not body.queues:
             raise InvalidInput("operator_id", "give an operator id, a queue, or both")
-        key = await state.keys.authorize(body.key, self.scope)
+        key = await keys.authorize(body.key, self.scope)
         response = json_response(describe(Session(key, body.operator_id, tuple(body.queues))))
         response.set_cookie(
             self.cookie,
@@ -95,18 +96,18 @@ class Sessions:
         response.delete_cookie(self.cookie, path=self.path, httponly=True, samesite="strict")
         return response
 
-    async def current(self, request: Request, state: AppState) -> Session:
+    async def current(self, request: Request, keys: KeyRing) -> Session:
         value = request.cookies.get(self.cookie)
         decoded = _decode(value) if value else None
         if decoded is None:
             raise Unauthorized("log in first: POST a key to " + self.path + "/api/session")
         secret, operator_id, queues = decoded
-        key = await state.keys.authorize(secret, self.scope)
+        key = await keys.authorize(secret, self.scope)
         return Session(key, operator_id, queues)
 
-    def dependency(self) -> Callable[[Request], Awaitable[Session]]:
-        async def session(request: Request) -> Session:
-            return await self.current(request, request.app.state.forecall)
+    def dependency(self) -> Callable[..., Awaitable[Session]]:
+        async def session(request: Request, keys: KeyRingDep) -> Session:
+            return await self.current(request, keys)
 
         return session
 

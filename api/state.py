@@ -1,17 +1,16 @@
-"""What the lifespan opens and the routes use, as one typed object."""
+"""What the lifespan opens, as one typed object; routes take its parts through the
+`Annotated` dependencies of `api/deps.py`, never the whole."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 from api.auth import KeyRing
 from connectors.channels.base import Channel
 from connectors.outbox import Outbox
 from connectors.store import Store
 from core.clock import Clock
-from core.errors import NotFound
 from core.events import Catalogue
 from core.settings import Settings
 from inbound.calls import Calls
@@ -25,8 +24,6 @@ from proactive.incident_cache import OpenIncidents
 from proactive.incidents import Incidents
 
 log = logging.getLogger("forecall.api")
-
-C = TypeVar("C")
 
 
 @dataclass
@@ -48,10 +45,3 @@ class AppState:
     checks: dict[str, str] = field(default_factory=dict)  # readiness: part -> problem
     live: Hub = field(default_factory=LocalHub)  # desk cards, live (inbound/live.py)
     crm: CrmNotes | None = None  # notes on the CRM contact (proactive/crm_notes.py)
-
-    def connector(self, kind: type[C], setting: str) -> C:
-        """The configured channel of this class (a CRM); NotFound naming the setting."""
-        for channel in self.channels.values():
-            if isinstance(channel, kind):
-                return channel
-        raise NotFound(f"no {kind.__name__} connector is configured (channels: {setting})")

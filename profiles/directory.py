@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from connectors.outbox import Outbox
 from connectors.store import CustomerStore, Store
 from core.batch import check_id
 from core.customers import Customer, CustomerIn, Identity
@@ -41,6 +42,9 @@ async def identify(
     return await store.find_customer(kind.value, normalize(kind, value, default_region, kind.value))
 
 
-async def erase(store: Store, customer_id: str) -> None:
+async def erase(store: Store, outbox: Outbox, customer_id: str) -> None:
+    """Erase the customer everywhere: their queued, scheduled and sent messages, then
+    everything the store keeps of them."""
+    await outbox.erase_customer(customer_id)
     if not await store.erase_customer(customer_id):
         raise NotFound(f"no customer {customer_id!r}")

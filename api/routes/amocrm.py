@@ -21,23 +21,25 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
-from api.deps import StateDep
+from api.deps import ChannelsDep, CrmSyncDep, connector
 from api.responses import OrjsonResponse, json_response
-from api.state import AppState
 from connectors.crm.amocrm import AmoCrm, contact_body, hooked, main_contact
 from connectors.crm.forms import parse_form
 from connectors.crm.oauth import Grant
 from core.errors import InvalidInput, ProviderError, StoreUnavailable, Unauthorized
 from proactive import crm_sync
+from proactive.crm_sync import CrmSync
 
 router = APIRouter(prefix="/v1/crm/amocrm", tags=["crm"])
 log = logging.getLogger("forecall.crm")
 
 
 @router.post("/events/{secret}", response_class=OrjsonResponse)
-async def amocrm_event(secret: str, request: Request, state: StateDep) -> OrjsonResponse:
+async def amocrm_event(
+    secret: str, request: Request, channels: ChannelsDep, sync: CrmSyncDep
+) -> OrjsonResponse:
     """An amoCRM webhook, checked by the secret in its URL and the account it names."""
-    amo = state.connector(AmoCrm, "{kind: amocrm}")
+    amo = connector(channels, AmoCrm, "{kind: amocrm}")
     form = parse_form(await request.body())
     if not amo.verify(secret, form):
         raise Unauthorized("the webhook URL's secret or account[subdomain] does not match")
@@ -48,10 +50,10 @@ async def amocrm_event(secret: str, request: Request, state: StateDep) -> Orjson
             if action == "delete":
                 handled.append({"entity": entity, "id": entity_id, "applied": False})
             elif entity == "contacts":
-                customer_id = await _contact(state, amo, entity_id)
+                customer_id = await _contact(sync, amo, entity_id)
                 handled.append({"entity": entity, "id": entity_id, "customer_id": customer_id})
             else:
-                applied = await _lead(state, amo, entity_id, added=action == "add")
+                applied = await _lead(sync, amo, entity_id, added=action == "add")
                 events += applied
                 handled.append({"entity": entity, "id": entity_id, "events": applied})
     except ProviderError as exc:
@@ -62,13 +64,13 @@ async def amocrm_event(secret: str, request: Request, state: StateDep) -> Orjson
 
 @router.get("/oauth", response_class=OrjsonResponse)
 async def amocrm_oauth(
-    state: StateDep,
+    channels: ChannelsDep,
     code: str | None = Query(None, max_length=4096),
     referer: str | None = Query(None, max_length=255),
     error: str | None = Query(None, max_length=100),
 ) -> OrjsonResponse:
     """amoCRM's redirect after the integration is installed (its redirect_uri)."""
-    amo = state.connector(AmoCrm, "{kind: amocrm}")
+    amo = connector(channels, AmoCrm, "{kind: amocrm}")
     if error is not None:
         raise InvalidInput("error", f"amoCRM refused the installation: {error}")
     if not code:
@@ -86,22 +88,22 @@ async def amocrm_oauth(
     return json_response({"connected": amo.name, "account": account})
 
 
-async def _contact(state: AppState, amo: AmoCrm, contact_id: str) -> str:
+async def _contact(sync: CrmSync, amo: AmoCrm, contact_id: str) -> str:
     contact = await amo.get(f"/api/v4/contacts/{contact_id}")
     fields = contact_body(contact)
-    return await state.crm_sync.upsert_contact(("amocrm", contact_id, "amo-"), fields)
+    return await sync.upsert_contact(("amocrm", contact_id, "amo-"), fields)
 
 
-async def _lead(state: AppState, amo: AmoCrm, lead_id: str, added: bool) -> int:
+async def _lead(sync: CrmSync, amo: AmoCrm, lead_id: str, added: bool) -> int:
     lead = await amo.get(f"/api/v4/leads/{lead_id}", {"with": "contacts"})
     contact = main_contact(lead)
     if contact is None:
         return 0  # a lead without a contact is nobody we could talk to
-    customer_id = await state.store.find_customer("amocrm", contact)
+    customer_id = await sync.store.find_customer("amocrm", contact)
     if customer_id is None:
-        customer_id = await _contact(state, amo, contact)
+        customer_id = await _contact(sync, amo, contact)
     stage = str(lead.get("status_id") or "")
-    now = state.clock.now()
+    now = sync.clock.now()
     events = crm_sync.order_events(
         "amo",
         lead_id,
@@ -112,4 +114,4 @@ async def _lead(state: AppState, amo: AmoCrm, lead_id: str, added: bool) -> int:
         stage=stage,
         status=None if added else amo.config.lead_statuses.get(stage),
     )
-    return await state.crm_sync.apply(events)
+    return await sync.apply(events)

@@ -13,9 +13,9 @@ import orjson
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import StateDep, require
+from api.deps import ClockDep, OutboxDep, StoreDep, require
 from api.responses import OrjsonResponse, json_response
-from api.state import AppState
+from connectors.store import DocumentStore
 from core.apikeys import ApiKey
 from core.errors import InvalidInput, NotFound
 from core.messages import Message
@@ -37,26 +37,26 @@ def _view(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def _current(state: AppState, record: dict[str, Any]) -> dict[str, Any]:
+async def _current(store: DocumentStore, now: float, record: dict[str, Any]) -> dict[str, Any]:
     """The record, expired if its time is up (kept, with its new status)."""
-    if record["status"] == "pending" and record["expires_at"] <= state.clock.now():
+    if record["status"] == "pending" and record["expires_at"] <= now:
         record["status"] = "expired"
-        await state.store.put_doc(
-            APPROVALS, record["id"], record["customer_id"], orjson.dumps(record)
-        )
+        await store.put_doc(APPROVALS, record["id"], record["customer_id"], orjson.dumps(record))
     return record
 
 
 @router.get("", response_class=OrjsonResponse)
 async def list_approvals(
-    state: StateDep,
+    store: StoreDep,
+    clock: ClockDep,
     _: ManagerKey,
     status: Annotated[
         Literal["pending", "approved", "rejected", "expired", "all"], Query()
     ] = "pending",
 ) -> OrjsonResponse:
     """Messages waiting for (or past) a decision, oldest first."""
-    records = [await _current(state, orjson.loads(r)) for r in await state.store.docs(APPROVALS)]
+    now = clock.now()
+    records = [await _current(store, now, orjson.loads(r)) for r in await store.docs(APPROVALS)]
     shown = [r for r in records if status == "all" or r["status"] == status]
     shown.sort(key=lambda r: r["created_at"])
     return json_response([_view(r) for r in shown])
@@ -64,20 +64,22 @@ async def list_approvals(
 
 @router.get("/audit", response_class=OrjsonResponse)
 async def audit(
-    state: StateDep, _: ManagerKey, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    store: StoreDep, _: ManagerKey, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> OrjsonResponse:
     """Decisions, newest first: who, when, what."""
-    entries = [orjson.loads(r) for r in await state.store.docs(AUDIT)]
+    entries = [orjson.loads(r) for r in await store.docs(AUDIT)]
     return json_response(list(reversed(entries))[:limit])
 
 
 @router.get("/{approval_id}", response_class=OrjsonResponse)
-async def preview(approval_id: str, state: StateDep, _: ManagerKey) -> OrjsonResponse:
+async def preview(
+    approval_id: str, store: StoreDep, clock: ClockDep, _: ManagerKey
+) -> OrjsonResponse:
     """One message as it would go out: channel, rendered text, the customer's routes."""
-    raw = await state.store.get_doc(APPROVALS, approval_id)
+    raw = await store.get_doc(APPROVALS, approval_id)
     if raw is None:
         raise NotFound(f"no message {approval_id!r} in the approval queue")
-    record = await _current(state, orjson.loads(raw))
+    record = await _current(store, clock.now(), orjson.loads(raw))
     routes = [r["channel"] for r in record["message"]["routes"]]
     return json_response({**_view(record), "routes": routes, "due_at": record["message"]["due_at"]})
 
@@ -98,7 +100,9 @@ class DecisionIn(BaseModel):
 
 
 @router.post("/decide", response_class=OrjsonResponse)
-async def decide(body: DecisionIn, state: StateDep, key: ManagerKey) -> OrjsonResponse:
+async def decide(
+    body: DecisionIn, store: StoreDep, outbox: OutboxDep, clock: ClockDep, key: ManagerKey
+) -> OrjsonResponse:
     """Approve (with edits, if any) or reject many at once. All or nothing: an unknown or
     already decided id refuses the whole request and changes nothing."""
     for edited in body.edits:
@@ -106,13 +110,13 @@ async def decide(body: DecisionIn, state: StateDep, key: ManagerKey) -> OrjsonRe
             raise InvalidInput(f"edits.{edited}", "is not among ids")
     if body.edits and body.decision == "reject":
         raise InvalidInput("edits", "only an approval can carry edits")
-    now = state.clock.now()
+    now = clock.now()
     records = []
     for i, approval_id in enumerate(body.ids):
-        raw = await state.store.get_doc(APPROVALS, approval_id)
+        raw = await store.get_doc(APPROVALS, approval_id)
         if raw is None:
             raise InvalidInput(f"ids[{i}]", f"no message {approval_id!r} in the approval queue")
-        record = await _current(state, orjson.loads(raw))
+        record = await _current(store, now, orjson.loads(raw))
         if record["status"] != "pending":
             raise InvalidInput(f"ids[{i}]", f"{approval_id!r} is already {record['status']}")
         records.append(record)
@@ -132,11 +136,9 @@ async def decide(body: DecisionIn, state: StateDep, key: ManagerKey) -> OrjsonRe
             message.due_at = max(message.due_at, now)
             messages.append(message)
     if messages:
-        await state.outbox.enqueue(messages, now)
+        await outbox.enqueue(messages, now)
     for record in records:
-        await state.store.put_doc(
-            APPROVALS, record["id"], record["customer_id"], orjson.dumps(record)
-        )
+        await store.put_doc(APPROVALS, record["id"], record["customer_id"], orjson.dumps(record))
         entry = {
             "at": now,
             "who": key.name,
@@ -147,7 +149,7 @@ async def decide(body: DecisionIn, state: StateDep, key: ManagerKey) -> OrjsonRe
             "edited": record["id"] in body.edits,
             "reason": body.reason,
         }
-        await state.store.put_doc(
+        await store.put_doc(
             AUDIT, f"{now:017.6f}:{record['id']}", record["customer_id"], orjson.dumps(entry)
         )
     return json_response({"decided": len(records), "enqueued": len(messages)})

@@ -10,10 +10,20 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse
 
-from api.deps import StateDep, require
+from api.deps import (
+    ChannelsDep,
+    ClockDep,
+    CrmNotesDep,
+    FollowupsDep,
+    OutboxDep,
+    SettingsDep,
+    StoreDep,
+    require,
+)
 from api.responses import OrjsonResponse, json_response
-from api.state import AppState
 from connectors.channels.base import CallbackRejected, is_stop_word
+from connectors.outbox import Outbox
+from connectors.store import CustomerStore
 from core.apikeys import ApiKey
 from core.errors import InvalidInput, NotFound, Unauthorized
 from core.identity import IdentityKind, normalize
@@ -31,39 +41,49 @@ _STATUS = {"delivered": Status.delivered, "read": Status.read, "failed": Status.
 
 
 @router.post("/channels/{name}/callback", response_class=OrjsonResponse)
-async def callback(name: str, request: Request, state: StateDep) -> OrjsonResponse:
+async def callback(
+    name: str,
+    request: Request,
+    channels: ChannelsDep,
+    store: StoreDep,
+    outbox: OutboxDep,
+    followups: FollowupsDep,
+    crm: CrmNotesDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+) -> OrjsonResponse:
     """A provider's delivery receipt or a customer's reply; checked by the provider's
     signature, not an API key. A reply of "стоп" stops the channel at once."""
-    channel = state.channels.get(name)
+    channel = channels.get(name)
     if channel is None:
         raise NotFound(f"no channel {name!r}")
     try:
         events = channel.parse_callback(dict(request.headers), await request.body())
     except CallbackRejected as exc:
         raise Unauthorized(f"callback rejected: {exc}") from None
-    now = state.clock.now()
+    now = clock.now()
     updated = stopped = 0
     ours = await _our_ids(
-        state,
+        outbox,
         name,
         {e.provider_message_id for e in events if e.message_id is None and e.provider_message_id},
     )
     for event in events:
         if event.kind == "reply":
-            replier = await _replier(state, name, event.address)
+            replier = await _replier(store, settings.default_region, name, event.address)
             if replier is not None:
                 stop = bool(event.text and is_stop_word(event.text))
                 if stop:
-                    await state.store.set_stop(replier, name, True, now)
+                    await store.set_stop(replier, name, True, now)
                     stopped += 1
-                await state.followups.on_reply(replier, stop, now)
-                if not stop and event.text and state.crm is not None:
-                    await state.crm.on_reply(replier, name, event.text, now)
+                await followups.on_reply(replier, stop, now)
+                if not stop and event.text and crm is not None:
+                    await crm.on_reply(replier, name, event.text, now)
             continue
         message_id = event.message_id or ours.get(event.provider_message_id or "")
         if message_id is not None:
             status = _STATUS[event.kind]
-            if await state.outbox.set_status(message_id, status, now, event.error):
+            if await outbox.set_status(message_id, status, now, event.error):
                 updated += 1
     log.info(
         "callback",
@@ -72,7 +92,7 @@ async def callback(name: str, request: Request, state: StateDep) -> OrjsonRespon
     return json_response({"events": len(events), "updated": updated, "stopped": stopped})
 
 
-async def _our_ids(state: AppState, channel: str, provider_ids: set[str]) -> dict[str, str]:
+async def _our_ids(outbox: Outbox, channel: str, provider_ids: set[str]) -> dict[str, str]:
     """Our message ids for the provider's. A receipt can beat the dispatcher, which
     records the provider's id just after the provider answered (WhatsApp's "sent" comes
     within milliseconds): an id not known yet is looked up again for a moment."""
@@ -80,14 +100,16 @@ async def _our_ids(state: AppState, channel: str, provider_ids: set[str]) -> dic
     deadline = time.monotonic() + EARLY_RECEIPT_WAIT
     while True:
         missing = [p for p in provider_ids if p not in found]
-        looked = await asyncio.gather(*(state.outbox.by_provider_id(channel, p) for p in missing))
+        looked = await asyncio.gather(*(outbox.by_provider_id(channel, p) for p in missing))
         found.update({p: m for p, m in zip(missing, looked, strict=True) if m is not None})
         if len(found) == len(provider_ids) or time.monotonic() >= deadline:
             return found
         await asyncio.sleep(0.05)
 
 
-async def _replier(state: AppState, channel: str, address: str | None) -> str | None:
+async def _replier(
+    store: CustomerStore, region: str, channel: str, address: str | None
+) -> str | None:
     """The customer who wrote from `address`. Providers write addresses their own way
     (SMSC sends "79161234567", mail hooks keep the sender's case), so it is normalized
     like a stored identity first; an address that cannot be one matches nobody."""
@@ -96,17 +118,19 @@ async def _replier(state: AppState, channel: str, address: str | None) -> str | 
     kind = ADDRESS_KIND.get(channel, channel)
     if kind in IdentityKind.__members__:
         try:
-            address = normalize(IdentityKind(kind), address, state.settings.default_region, kind)
+            address = normalize(IdentityKind(kind), address, region, kind)
         except InvalidInput:
             return None
-    return await state.store.find_customer(kind, address)
+    return await store.find_customer(kind, address)
 
 
 @router.get("/channels/{name}/callback", response_class=PlainTextResponse)
-async def verify_subscription(name: str, request: Request, state: StateDep) -> PlainTextResponse:
+async def verify_subscription(
+    name: str, request: Request, channels: ChannelsDep
+) -> PlainTextResponse:
     """A provider's webhook handshake (WhatsApp's hub.challenge): the challenge back when
     the verify token matches."""
-    channel = state.channels.get(name)
+    channel = channels.get(name)
     verify = getattr(channel, "verify_subscription", None)
     if channel is None or verify is None:
         raise NotFound(f"no channel {name!r} with a subscription handshake")
@@ -118,10 +142,10 @@ async def verify_subscription(name: str, request: Request, state: StateDep) -> P
 
 @router.get("/outbox/dead", response_class=OrjsonResponse)
 async def dead_letters(
-    state: StateDep, _: AdminKey, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    outbox: OutboxDep, _: AdminKey, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> OrjsonResponse:
     """Messages that exhausted their retries, newest first."""
-    dead = await state.outbox.dead_letters(limit)
+    dead = await outbox.dead_letters(limit)
     return json_response(
         [
             {
@@ -139,17 +163,19 @@ async def dead_letters(
 
 
 @router.post("/outbox/dead/{message_id}/revive", response_class=OrjsonResponse)
-async def revive(message_id: str, state: StateDep, _: AdminKey) -> OrjsonResponse:
+async def revive(
+    message_id: str, outbox: OutboxDep, clock: ClockDep, _: AdminKey
+) -> OrjsonResponse:
     """Send a dead letter again."""
-    if not await state.outbox.revive(message_id, state.clock.now()):
+    if not await outbox.revive(message_id, clock.now()):
         raise NotFound(f"no dead letter {message_id!r}")
     return json_response({"id": message_id, "status": "pending"})
 
 
 @router.get("/messages/{message_id}", response_class=OrjsonResponse)
-async def message(message_id: str, state: StateDep, _: AdminKey) -> OrjsonResponse:
+async def message(message_id: str, outbox: OutboxDep, _: AdminKey) -> OrjsonResponse:
     """One outbound message and its status."""
-    found = await state.outbox.get(message_id)
+    found = await outbox.get(message_id)
     if found is None:
         raise NotFound(f"no message {message_id!r}")
     return json_response(

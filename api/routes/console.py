@@ -15,7 +15,7 @@ import httpx
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import FileResponse
 
-from api.deps import StateDep
+from api.deps import ClockDep, KeyRingDep, ModelsDep, SettingsDep, StoreDep
 from api.responses import OrjsonResponse, json_response
 from api.routes.desk import STATIC
 from api.sessions import LoginIn, Session, Sessions, describe, require_csrf_header
@@ -36,9 +36,9 @@ async def page() -> FileResponse:
 
 
 @router.post("/console/api/session", response_class=OrjsonResponse)
-async def login(body: LoginIn, request: Request, state: StateDep) -> Response:
+async def login(body: LoginIn, request: Request, keys: KeyRingDep) -> Response:
     """Log in with a key holding the `manager` (or `admin`) scope."""
-    return await SESSIONS.login(body, request, state)
+    return await SESSIONS.login(body, request, keys)
 
 
 @router.get("/console/api/session", response_class=OrjsonResponse)
@@ -54,14 +54,16 @@ async def logout(request: Request) -> Response:
 
 
 @router.get("/console/api/models", response_class=OrjsonResponse)
-async def models(state: StateDep, _: ConsoleSession) -> OrjsonResponse:
+async def models(
+    registry: ModelsDep, store: StoreDep, settings: SettingsDep, clock: ClockDep, _: ConsoleSession
+) -> OrjsonResponse:
     """Model cards in brief, and the reason model's accuracy on confirmed outcomes."""
-    state.models.maybe_reload()
+    registry.maybe_reload()
     return json_response(
         {
-            "cards": accuracy.cards(state.settings.model_dir, state.models.status()),
-            "problems": state.models.problems,
-            "live": accuracy.live(await state.store.examples(), state.clock.now()),
+            "cards": accuracy.cards(settings.model_dir, registry.status()),
+            "problems": registry.problems,
+            "live": accuracy.live(await store.examples(), clock.now()),
         }
     )
 

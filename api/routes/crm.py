@@ -28,9 +28,8 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from api.deps import StateDep
+from api.deps import ChannelsDep, CrmSyncDep, connector
 from api.responses import OrjsonResponse, json_response
-from api.state import AppState
 from connectors.crm.bitrix24 import Bitrix24, contact_body, parse_form
 from core.batch import ID_PATTERN
 from core.errors import InvalidInput, ProviderError, StoreUnavailable, Unauthorized
@@ -38,6 +37,7 @@ from core.events import Event
 from core.identity import IdentityKind
 from predictors.profile import UNKNOWN_REASON
 from proactive import crm_sync
+from proactive.crm_sync import CrmSync
 from profiles import directory
 
 router = APIRouter(prefix="/v1/crm", tags=["crm"])
@@ -51,23 +51,25 @@ CALL_REASON = UNKNOWN_REASON
 
 
 @router.post("/bitrix24/events", response_class=OrjsonResponse)
-async def bitrix24_event(request: Request, state: StateDep) -> OrjsonResponse:
+async def bitrix24_event(
+    request: Request, channels: ChannelsDep, sync: CrmSyncDep
+) -> OrjsonResponse:
     """A Bitrix24 outbound webhook, checked by its application token."""
-    b24 = state.connector(Bitrix24, "{kind: bitrix24}")
+    b24 = connector(channels, Bitrix24, "{kind: bitrix24}")
     form = parse_form(await request.body())
     if not b24.verify(form):
         raise Unauthorized("auth[application_token] does not match the configured token")
     event, entity = form.get("event", "").upper(), form.get("data[FIELDS][ID]", "")
     if event == "ONVOXIMPLANTCALLEND":  # the call is in the form: no data[FIELDS][ID]
-        return json_response({"event": event, **await _call(state, form)})
+        return json_response({"event": event, **await _call(sync, form)})
     if not entity.isdigit():
         return json_response({"event": event, "handled": False, "why": "no data[FIELDS][ID]"})
     try:
         if event in ("ONCRMCONTACTADD", "ONCRMCONTACTUPDATE"):
-            customer_id = await _contact(state, b24, entity)
+            customer_id = await _contact(sync, b24, entity)
             return json_response({"event": event, "handled": True, "customer_id": customer_id})
         if event in ("ONCRMDEALADD", "ONCRMDEALUPDATE"):
-            applied = await _deal(state, b24, entity, event == "ONCRMDEALADD")
+            applied = await _deal(sync, b24, entity, event == "ONCRMDEALADD")
             return json_response({"event": event, "handled": True, "events": applied})
     except ProviderError as exc:
         # Bitrix24 does not resend a webhook; a 503 at least shows in its log.
@@ -76,19 +78,19 @@ async def bitrix24_event(request: Request, state: StateDep) -> OrjsonResponse:
     return json_response({"event": event, "handled": False})
 
 
-async def _contact(state: AppState, b24: Bitrix24, contact_id: str) -> str:
+async def _contact(sync: CrmSync, b24: Bitrix24, contact_id: str) -> str:
     contact = await b24.call("crm.contact.get", {"id": int(contact_id)})
     fields = contact_body(contact)
-    return await state.crm_sync.upsert_contact(("bitrix24", contact_id, "b24-"), fields)
+    return await sync.upsert_contact(("bitrix24", contact_id, "b24-"), fields)
 
 
-async def _deal(state: AppState, b24: Bitrix24, deal_id: str, added: bool) -> int:
+async def _deal(sync: CrmSync, b24: Bitrix24, deal_id: str, added: bool) -> int:
     deal = await b24.call("crm.deal.get", {"id": int(deal_id)})
     contact = str(deal.get("CONTACT_ID") or "")
-    customer_id = await state.store.find_customer("bitrix24", contact) if contact else None
+    customer_id = await sync.store.find_customer("bitrix24", contact) if contact else None
     if customer_id is None:
         return 0  # a deal of a contact we do not know yet: its contact webhook comes first
-    now = state.clock.now()
+    now = sync.clock.now()
     stage = str(deal.get("STAGE_ID") or "")
     events = crm_sync.order_events(
         "b24",
@@ -100,10 +102,10 @@ async def _deal(state: AppState, b24: Bitrix24, deal_id: str, added: bool) -> in
         stage=stage,
         status=None if added else b24.config.deal_stages.get(stage.split(":")[-1]),
     )
-    return await state.crm_sync.apply(events)
+    return await sync.apply(events)
 
 
-async def _call(state: AppState, form: Mapping[str, str]) -> dict[str, Any]:
+async def _call(sync: CrmSync, form: Mapping[str, str]) -> dict[str, Any]:
     call_id, kind = form.get("data[CALL_ID]", ""), form.get("data[CALL_TYPE]", "")
     channel = CALL_CHANNELS.get(kind)
     if channel is None:
@@ -114,10 +116,10 @@ async def _call(state: AppState, form: Mapping[str, str]) -> dict[str, Any]:
     if kind == "1" and form.get("data[CALL_FAILED_CODE]") != "200":
         # We dialled and nobody answered: the customer did not contact us.
         return {"handled": False, "why": "an outgoing call that did not connect"}
-    customer_id = await _caller(state, form)
+    customer_id = await _caller(sync, form)
     if customer_id is None:
         return {"handled": False, "why": "no customer has this contact or phone number"}
-    now = state.clock.now()
+    now = sync.clock.now()
     data = {"channel": channel, "reason": CALL_REASON, "resolved": False, "call_id": call_id}
     events = [
         Event(
@@ -125,25 +127,25 @@ async def _call(state: AppState, form: Mapping[str, str]) -> dict[str, Any]:
             "contact",
             customer_id,
             _started(form.get("data[CALL_START_DATE]", ""), now),
-            state.catalogue.check(0, "contact", data),
+            sync.catalogue.check(0, "contact", data),
         )
     ]
-    applied = await state.crm_sync.apply(events)
+    applied = await sync.apply(events)
     return {"handled": True, "customer_id": customer_id, "events": applied}
 
 
-async def _caller(state: AppState, form: Mapping[str, str]) -> str | None:
+async def _caller(sync: CrmSync, form: Mapping[str, str]) -> str | None:
     entity = form.get("data[CRM_ENTITY_ID]", "")
     if form.get("data[CRM_ENTITY_TYPE]", "").upper() == "CONTACT" and entity.isdigit():
-        found = await state.store.find_customer("bitrix24", entity)
+        found = await sync.store.find_customer("bitrix24", entity)
         if found is not None:
             return found
     try:
         return await directory.identify(
-            state.store,
+            sync.store,
             IdentityKind.phone,
             form.get("data[PHONE_NUMBER]", ""),
-            state.settings.default_region,
+            sync.default_region,
         )
     except InvalidInput:  # a hidden number, an internal extension
         return None

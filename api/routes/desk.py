@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import StateDep, require
+from api.deps import ClockDep, EventCatalogueDep, KeyRingDep, LiveDep, StoreDep, require
 from api.responses import OrjsonResponse, json_response
 from api.schemas import OutcomeIn
 from api.sessions import NAME, LoginIn, Session, Sessions, describe, require_csrf_header
@@ -40,9 +40,9 @@ async def page() -> FileResponse:
 
 
 @router.post("/desk/api/session", response_class=OrjsonResponse)
-async def login(body: LoginIn, request: Request, state: StateDep) -> Response:
+async def login(body: LoginIn, request: Request, keys: KeyRingDep) -> Response:
     """Log in with a key holding the `desk` scope, as an operator id and/or queues."""
-    return await SESSIONS.login(body, request, state)
+    return await SESSIONS.login(body, request, keys)
 
 
 @router.get("/desk/api/session", response_class=OrjsonResponse)
@@ -58,9 +58,9 @@ async def logout(request: Request) -> Response:
 
 
 @router.get("/desk/api/events")
-async def events(session: DeskSession, state: StateDep) -> StreamingResponse:
+async def events(session: DeskSession, live: LiveDep) -> StreamingResponse:
     """Server-sent events: `hello` once subscribed, then a `card` per call routed here."""
-    subscription = state.live.subscribe(cards.topics(session.operator_id, session.queues))
+    subscription = live.subscribe(cards.topics(session.operator_id, session.queues))
 
     async def stream() -> AsyncIterator[bytes]:
         loop = asyncio.get_running_loop()
@@ -88,9 +88,9 @@ async def events(session: DeskSession, state: StateDep) -> StreamingResponse:
 
 
 @router.get("/desk/api/cards/{call_id}", response_class=OrjsonResponse)
-async def card(call_id: CallId, session: DeskSession, state: StateDep) -> OrjsonResponse:
+async def card(call_id: CallId, session: DeskSession, store: StoreDep) -> OrjsonResponse:
     """The card of a call routed to this operator or one of their queues."""
-    found = await cards.get(state.store, call_id, session.operator_id, session.queues)
+    found = await cards.get(store, call_id, session.operator_id, session.queues)
     if found is None:
         # The same answer whether the call is unknown or someone else's: no hint either way.
         raise NotFound(f"no call {call_id!r} routed to you")
@@ -99,15 +99,19 @@ async def card(call_id: CallId, session: DeskSession, state: StateDep) -> Orjson
 
 @router.post("/desk/api/cards/{call_id}/outcome", response_class=OrjsonResponse)
 async def outcome(
-    call_id: CallId, body: OutcomeIn, request: Request, session: DeskSession, state: StateDep
+    call_id: CallId,
+    body: OutcomeIn,
+    request: Request,
+    session: DeskSession,
+    store: StoreDep,
+    catalogue: EventCatalogueDep,
+    clock: ClockDep,
 ) -> OrjsonResponse:
     """The operator's word on the call: its actual reason, resolved, the offer's fate."""
     require_csrf_header(request)
-    if await cards.get(state.store, call_id, session.operator_id, session.queues) is None:
+    if await cards.get(store, call_id, session.operator_id, session.queues) is None:
         raise NotFound(f"no call {call_id!r} routed to you")
-    result = await record_outcome(
-        state.store, state.catalogue, state.clock.now(), call_id, **body.kwargs()
-    )
+    result = await record_outcome(store, catalogue, clock.now(), call_id, **body.kwargs())
     return json_response(result)
 
 
@@ -119,11 +123,13 @@ class RouteIn(BaseModel):
 
 
 @router.post("/v1/calls/{call_id}/route", response_class=OrjsonResponse, tags=["inbound"])
-async def route(call_id: CallId, body: RouteIn, state: StateDep, _: IvrKey) -> OrjsonResponse:
+async def route(
+    call_id: CallId, body: RouteIn, store: StoreDep, live: LiveDep, _: IvrKey
+) -> OrjsonResponse:
     """The IVR transferred the call to an operator or a queue: their desk shows the card."""
     if not body.operator_id and not body.queue:
         raise InvalidInput("operator_id", "give operator_id or queue")
-    published = await cards.route(state.store, state.live, call_id, body.operator_id, body.queue)
+    published = await cards.route(store, live, call_id, body.operator_id, body.queue)
     # 202: kept, and the card follows as soon as the decision for this call lands.
     return json_response(
         {

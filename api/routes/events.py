@@ -5,9 +5,18 @@ from __future__ import annotations
 import orjson
 from fastapi import APIRouter, Request
 
-from api.deps import IngestKey, StateDep
+from api.deps import (
+    ClockDep,
+    EventCatalogueDep,
+    FollowupsDep,
+    IngestKey,
+    OutboxDep,
+    SettingsDep,
+    StoreDep,
+)
 from api.metrics import BATCHES_REJECTED_TOTAL, EVENTS_TOTAL, INGEST_SECONDS, track_latency
 from api.responses import OrjsonResponse, json_response
+from connectors.store import IncidentStore
 from core.batch import validate_batch
 from core.errors import InvalidInput
 from core.incidents import Incident
@@ -47,25 +56,32 @@ _BODY_SCHEMA = {
 
 
 @router.post("/events", response_class=OrjsonResponse, openapi_extra={"requestBody": _BODY_SCHEMA})
-async def post_events(request: Request, state: StateDep, _: IngestKey) -> OrjsonResponse:
+async def post_events(
+    request: Request,
+    store: StoreDep,
+    outbox: OutboxDep,
+    catalogue: EventCatalogueDep,
+    followups: FollowupsDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    _: IngestKey,
+) -> OrjsonResponse:
     """Ingest a batch of events (all or nothing); re-sent events change nothing."""
     try:
         try:
             body = orjson.loads(await request.body())
         except orjson.JSONDecodeError as exc:
             raise InvalidInput("body", f"not valid JSON ({exc})") from None
-        events = validate_batch(
-            body, state.catalogue, state.settings.max_batch_events, state.clock.now()
-        )
+        events = validate_batch(body, catalogue, settings.max_batch_events, clock.now())
     except InvalidInput as exc:
         BATCHES_REJECTED_TOTAL.labels(str(exc.status_code)).inc()
         raise
     with track_latency(INGEST_SECONDS):
-        result = await ingest(state.store, events, state.catalogue, state.clock.now())
-    await state.followups.on_events(events, state.clock.now())
+        result = await ingest(store, events, catalogue, clock.now())
+    await followups.on_events(events, clock.now())
     contacts = [e.customer_id for e in events if e.type == "contact"]
     if contacts:
-        await count_contacts(state.store, state.outbox, await open_incidents(state), contacts)
+        await count_contacts(store, outbox, await open_incidents(store), contacts)
     EVENTS_TOTAL.labels("applied").inc(result.applied)
     EVENTS_TOTAL.labels("duplicate").inc(result.duplicates)
     return json_response(
@@ -74,7 +90,7 @@ async def post_events(request: Request, state: StateDep, _: IngestKey) -> Orjson
 
 
 @router.get("/event-types", response_class=OrjsonResponse)
-async def event_types(state: StateDep, _: IngestKey) -> OrjsonResponse:
+async def event_types(catalogue: EventCatalogueDep, _: IngestKey) -> OrjsonResponse:
     """The accepted event types and their fields."""
     return json_response(
         {
@@ -84,10 +100,10 @@ async def event_types(state: StateDep, _: IngestKey) -> OrjsonResponse:
                 "windowed": spec.windowed,
                 "description": spec.description,
             }
-            for name, spec in sorted(state.catalogue.specs.items())
+            for name, spec in sorted(catalogue.specs.items())
         }
     )
 
 
-async def open_incidents(state: StateDep) -> list[Incident]:
-    return [Incident.model_validate_json(r) for r in await state.store.open_incidents()]
+async def open_incidents(store: IncidentStore) -> list[Incident]:
+    return [Incident.model_validate_json(r) for r in await store.open_incidents()]

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from api.deps import StateDep, require
+from api.deps import IncidentsDep, OpenIncidentsDep, OutboxDep, StoreDep, require
 from api.responses import OrjsonResponse, json_response
 from core.apikeys import ApiKey
 from core.incidents import Incident, IncidentIn, IncidentPatch
@@ -19,15 +19,15 @@ IncidentsKey = Annotated[ApiKey, Depends(require("incidents"))]
 _TOLD = (Status.sent, Status.delivered, Status.read)
 
 
-async def _view(state: StateDep, incident: Incident) -> dict[str, Any]:
+async def _view(store: StoreDep, outbox: OutboxDep, incident: Incident) -> dict[str, Any]:
     """The incident with its live counts."""
-    by_status = await state.outbox.counts(group(incident.id))
-    counters = await state.store.incident_counts(incident.id)
+    by_status = await outbox.counts(group(incident.id))
+    counters = await store.incident_counts(incident.id)
     excluded = {k.split(":", 1)[1]: v for k, v in counters.items() if k.startswith("excluded:")}
     return {
         **incident.model_dump(mode="json"),
         "counts": {
-            "affected": len(await state.store.audience_of(incident.id)),
+            "affected": len(await store.audience_of(incident.id)),
             "notified": sum(by_status.get(s.value, 0) for s in _TOLD),
             "pending": by_status.get("pending", 0) + by_status.get("sending", 0),
             "failed": by_status.get("failed", 0) + by_status.get("dead", 0),
@@ -43,44 +43,65 @@ async def _view(state: StateDep, incident: Incident) -> dict[str, Any]:
 
 @router.post("", response_class=OrjsonResponse)
 async def declare(
-    body: IncidentIn, state: StateDep, _: IncidentsKey, response: Response
+    body: IncidentIn,
+    incidents: IncidentsDep,
+    cache: OpenIncidentsDep,
+    store: StoreDep,
+    outbox: OutboxDep,
+    _: IncidentsKey,
+    response: Response,
 ) -> OrjsonResponse:
     """Declare an incident and notify the affected; the same declaration again is a no-op."""
-    incident, created = await state.incidents.declare(body)
-    await state.open_incidents.refresh()  # this process's IVR answers know at once
-    return json_response(await _view(state, incident), 201 if created else 200)
+    incident, created = await incidents.declare(body)
+    await cache.refresh()  # this process's IVR answers know at once
+    return json_response(await _view(store, outbox, incident), 201 if created else 200)
 
 
 @router.get("", response_class=OrjsonResponse)
 async def list_open(
-    state: StateDep,
+    store: StoreDep,
     _: IncidentsKey,
     status: Annotated[Literal["open"], Query()] = "open",
 ) -> OrjsonResponse:
     """Open incidents."""
-    records = await state.store.open_incidents()
+    records = await store.open_incidents()
     return json_response([Incident.model_validate_json(r).model_dump(mode="json") for r in records])
 
 
 @router.get("/{incident_id}", response_class=OrjsonResponse)
-async def show(incident_id: str, state: StateDep, _: IncidentsKey) -> OrjsonResponse:
+async def show(
+    incident_id: str, incidents: IncidentsDep, store: StoreDep, outbox: OutboxDep, _: IncidentsKey
+) -> OrjsonResponse:
     """The incident and its live counts."""
-    return json_response(await _view(state, await state.incidents.get(incident_id)))
+    return json_response(await _view(store, outbox, await incidents.get(incident_id)))
 
 
 @router.patch("/{incident_id}", response_class=OrjsonResponse)
 async def change(
-    incident_id: str, body: IncidentPatch, state: StateDep, _: IncidentsKey
+    incident_id: str,
+    body: IncidentPatch,
+    incidents: IncidentsDep,
+    cache: OpenIncidentsDep,
+    store: StoreDep,
+    outbox: OutboxDep,
+    _: IncidentsKey,
 ) -> OrjsonResponse:
     """Move the ETA (affected customers get an update) or widen the scope (newcomers are told)."""
-    incident = await state.incidents.change(incident_id, body)
-    await state.open_incidents.refresh()
-    return json_response(await _view(state, incident))
+    incident = await incidents.change(incident_id, body)
+    await cache.refresh()
+    return json_response(await _view(store, outbox, incident))
 
 
 @router.post("/{incident_id}/resolve", response_class=OrjsonResponse)
-async def resolve(incident_id: str, state: StateDep, _: IncidentsKey) -> OrjsonResponse:
+async def resolve(
+    incident_id: str,
+    incidents: IncidentsDep,
+    cache: OpenIncidentsDep,
+    store: StoreDep,
+    outbox: OutboxDep,
+    _: IncidentsKey,
+) -> OrjsonResponse:
     """Close the incident: those told of it get a closing notice."""
-    incident = await state.incidents.resolve(incident_id)
-    await state.open_incidents.refresh()
-    return json_response(await _view(state, incident))
+    incident = await incidents.resolve(incident_id)
+    await cache.refresh()
+    return json_response(await _view(store, outbox, incident))

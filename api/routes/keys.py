@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field, field_validator
 
-from api.deps import AdminKey, StateDep
+from api.deps import AdminKey, ClockDep, KeyRingDep, StoreDep
 from api.responses import OrjsonResponse, json_response
 from core.apikeys import new_key
 from core.errors import NotFound
@@ -28,19 +28,19 @@ class NewKey(BaseModel):
 
 
 @router.post("", response_class=OrjsonResponse, status_code=201)
-async def create_key(body: NewKey, state: StateDep, _: AdminKey) -> OrjsonResponse:
+async def create_key(body: NewKey, store: StoreDep, clock: ClockDep, _: AdminKey) -> OrjsonResponse:
     """Create a key; the response is the only time its secret is shown."""
-    secret, key = new_key(body.name, frozenset(body.scopes), state.clock.now())
-    await state.store.put_api_key(key)
+    secret, key = new_key(body.name, frozenset(body.scopes), clock.now())
+    await store.put_api_key(key)
     return json_response(
         {"id": key.id, "name": key.name, "scopes": sorted(key.scopes), "key": secret}, 201
     )
 
 
 @router.get("", response_class=OrjsonResponse)
-async def list_keys(state: StateDep, _: AdminKey) -> OrjsonResponse:
+async def list_keys(store: StoreDep, _: AdminKey) -> OrjsonResponse:
     """Keys by id, name and scopes (never their secrets)."""
-    keys = await state.store.list_api_keys()
+    keys = await store.list_api_keys()
     return json_response(
         [
             {"id": k.id, "name": k.name, "scopes": sorted(k.scopes), "created_at": k.created_at}
@@ -50,9 +50,9 @@ async def list_keys(state: StateDep, _: AdminKey) -> OrjsonResponse:
 
 
 @router.delete("/{key_id}", status_code=204)
-async def revoke_key(key_id: str, state: StateDep, _: AdminKey) -> Response:
+async def revoke_key(key_id: str, store: StoreDep, keys: KeyRingDep, _: AdminKey) -> Response:
     """Revoke a key at once in this process (others within the key cache time)."""
-    if not await state.store.revoke_api_key(key_id):
+    if not await store.revoke_api_key(key_id):
         raise NotFound(f"no key {key_id!r}")
-    state.keys.forget()
+    keys.forget()
     return Response(status_code=204)

@@ -9,7 +9,15 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import StateDep, require
+from api.deps import (
+    ClockDep,
+    EventCatalogueDep,
+    FollowupsDep,
+    OutboxDep,
+    SettingsDep,
+    StoreDep,
+    require,
+)
 from api.responses import OrjsonResponse, json_response
 from core.apikeys import ApiKey
 from core.customers import Customer
@@ -27,9 +35,9 @@ UNSUBSCRIBE_ALERT_RATE = 0.05
 
 
 @router.get("", response_class=OrjsonResponse)
-async def list_scenarios(state: StateDep, _: ManagerKey) -> OrjsonResponse:
+async def list_scenarios(followups: FollowupsDep, _: ManagerKey) -> OrjsonResponse:
     """The scenarios in force and the contact policy."""
-    scenarios = state.followups.scenarios
+    scenarios = followups.scenarios
     return json_response(
         {
             "policy": scenarios.policy.model_dump(),
@@ -48,9 +56,10 @@ class PreviewIn(BaseModel):
 
 
 @router.post("/{name}/preview", response_class=OrjsonResponse)
-async def preview(name: str, body: PreviewIn, state: StateDep, _: ManagerKey) -> OrjsonResponse:
+async def preview(
+    name: str, body: PreviewIn, followups: FollowupsDep, store: StoreDep, _: ManagerKey
+) -> OrjsonResponse:
     """A touch's text as a customer would read it, for sample or real values."""
-    followups = state.followups
     scenario = followups.scenarios.get(name)
     if scenario is None:
         raise NotFound(f"no scenario {name!r}")
@@ -58,7 +67,7 @@ async def preview(name: str, body: PreviewIn, state: StateDep, _: ManagerKey) ->
         raise InvalidInput("touch", f"{name} has {len(scenario.delays)} touch(es)")
     customer = None
     if body.customer_id is not None:
-        raw = await state.store.get_customer(body.customer_id)
+        raw = await store.get_customer(body.customer_id)
         if raw is None:
             raise NotFound(f"no customer {body.customer_id!r}")
         customer = Customer.model_validate_json(raw)
@@ -82,29 +91,32 @@ async def preview(name: str, body: PreviewIn, state: StateDep, _: ManagerKey) ->
 
 
 @router.post("/sweep", response_class=OrjsonResponse)
-async def run_sweep(state: StateDep, _: ManagerKey) -> OrjsonResponse:
+async def run_sweep(
+    store: StoreDep,
+    followups: FollowupsDep,
+    catalogue: EventCatalogueDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    _: ManagerKey,
+) -> OrjsonResponse:
     """Run the daily sweep now (inactivity, birthdays); running it again the same day
     schedules nothing twice."""
-    result = await sweep(
-        state.store,
-        state.followups,
-        state.catalogue,
-        state.clock.now(),
-        state.settings.default_time_zone,
-    )
+    result = await sweep(store, followups, catalogue, clock.now(), settings.default_time_zone)
     return json_response(
         {"customers": result.customers, "inactive": result.inactive, "birthdays": result.birthdays}
     )
 
 
 @router.get("/report", response_class=OrjsonResponse)
-async def report(state: StateDep, _: ManagerKey) -> OrjsonResponse:
+async def report(
+    followups: FollowupsDep, store: StoreDep, outbox: OutboxDep, _: ManagerKey
+) -> OrjsonResponse:
     """Per scenario: the funnel, revenue, and conversion of the treated against the
     holdout with the uplift and its 95% confidence interval."""
     rows = []
-    for scenario in state.followups.scenarios.items:
-        by_status = await state.outbox.counts(scenario.group)
-        counters = await state.store.incident_counts(stats_id(scenario.name))
+    for scenario in followups.scenarios.items:
+        by_status = await outbox.counts(scenario.group)
+        counters = await store.incident_counts(stats_id(scenario.name))
         told = sum(by_status.get(s.value, 0) for s in (Status.sent, Status.delivered, Status.read))
         treated = _arm(counters.get("treated", 0), counters.get("converted_treated", 0))
         holdout = _arm(counters.get("holdout", 0), counters.get("converted_holdout", 0))
