@@ -44,6 +44,7 @@ from inbound.live import open_hub
 from predictors.actions import BUILTIN as BUILTIN_ACTIONS
 from predictors.actions import load_catalogue
 from predictors.registry import ModelRegistry
+from proactive.approvals import Approvals
 from proactive.crm_sync import CrmSync
 from proactive.followups import Followups
 from proactive.incident_cache import OpenIncidents
@@ -161,6 +162,7 @@ def create_app(
             live=live,
             crm=crm,
             calls=calls,
+            approvals=Approvals(opened, outbox, clock),
             followups=followups,
             crm_sync=CrmSync(opened, catalogue, followups, clock, settings.default_region),
         )

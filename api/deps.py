@@ -26,6 +26,7 @@ from inbound.calls import Calls
 from inbound.live import Hub
 from predictors.actions import Catalogue as ActionCatalogue
 from predictors.registry import ModelRegistry
+from proactive.approvals import Approvals
 from proactive.crm_notes import CrmNotes
 from proactive.crm_sync import CrmSync
 from proactive.followups import Followups
@@ -96,6 +97,10 @@ def get_crm_sync(state: _State) -> CrmSync:
     return state.crm_sync
 
 
+def get_approvals(state: _State) -> Approvals:
+    return state.approvals
+
+
 def get_crm_notes(state: _State) -> CrmNotes | None:
     return state.crm
 
@@ -125,6 +130,7 @@ IncidentsDep = Annotated[Incidents, Depends(get_incidents)]
 OpenIncidentsDep = Annotated[OpenIncidents, Depends(get_open_incidents)]
 FollowupsDep = Annotated[Followups, Depends(get_followups)]
 CrmSyncDep = Annotated[CrmSync, Depends(get_crm_sync)]
+ApprovalsDep = Annotated[Approvals, Depends(get_approvals)]
 CrmNotesDep = Annotated[CrmNotes | None, Depends(get_crm_notes)]  # None: no CRM configured
 LiveDep = Annotated[Hub, Depends(get_live)]
 ChannelsDep = Annotated[dict[str, Channel], Depends(get_channels)]

@@ -17,6 +17,7 @@ from inbound.calls import Calls
 from inbound.live import Hub, LocalHub
 from predictors.actions import Catalogue as ActionCatalogue
 from predictors.registry import ModelRegistry
+from proactive.approvals import Approvals
 from proactive.crm_notes import CrmNotes
 from proactive.crm_sync import CrmSync
 from proactive.followups import Followups
@@ -42,6 +43,7 @@ class AppState:
     followups: Followups
     crm_sync: CrmSync  # what CRM webhooks bring in (proactive/crm_sync.py)
     calls: Calls  # the inbound use case (inbound/calls.py)
+    approvals: Approvals  # the approval queue's rules (proactive/approvals.py)
     checks: dict[str, str] = field(default_factory=dict)  # readiness: part -> problem
     live: Hub = field(default_factory=LocalHub)  # desk cards, live (inbound/live.py)
     crm: CrmNotes | None = None  # notes on the CRM contact (proactive/crm_notes.py)

@@ -304,6 +304,15 @@ async def test_swap_doc_lets_exactly_one_writer_win(store: Store) -> None:
     assert await store.docs("oauth") == [f"v2-{won.index(True)}".encode()]
 
 
+async def test_a_swapped_document_keeps_its_owner_for_erasure(store: Store, store_url: str) -> None:
+    await store.put_customer("c1", record("c1", PHONE), [PHONE])
+    await store.put_doc("approvals", "a1", "c1", b'{"status": "pending"}')
+    assert await store.swap_doc("approvals", "a1", b'{"status": "pending"}', b'{"to": "c1"}')
+    await store.erase_customer("c1")
+    assert await store.get_doc("approvals", "a1") is None
+    await assert_no_trace(store_url, "c1", ["+79161234567"])
+
+
 async def test_customer_ids_page_through_everyone(store: Store) -> None:
     everyone = {f"c{i:03d}" for i in range(130)}
     for customer_id in everyone:
