@@ -49,6 +49,8 @@ from proactive.crm_sync import CrmSync
 from proactive.followups import Followups
 from proactive.incident_cache import OpenIncidents
 from proactive.incidents import Incidents
+from proactive.receipts import Receipts
+from proactive.replies import Replies
 from proactive.runtime import (
     KEEP_ALIVE_SECONDS,
     crm_notes,
@@ -163,6 +165,8 @@ def create_app(
             crm=crm,
             calls=calls,
             approvals=Approvals(opened, outbox, clock),
+            receipts=Receipts(outbox, clock),
+            replies=Replies(opened, followups, clock, settings.default_region, crm),
             followups=followups,
             crm_sync=CrmSync(opened, catalogue, followups, clock, settings.default_region),
         )

@@ -27,11 +27,12 @@ from inbound.live import Hub
 from predictors.actions import Catalogue as ActionCatalogue
 from predictors.registry import ModelRegistry
 from proactive.approvals import Approvals
-from proactive.crm_notes import CrmNotes
 from proactive.crm_sync import CrmSync
 from proactive.followups import Followups
 from proactive.incident_cache import OpenIncidents
 from proactive.incidents import Incidents
+from proactive.receipts import Receipts
+from proactive.replies import Replies
 
 C = TypeVar("C")
 
@@ -101,8 +102,12 @@ def get_approvals(state: _State) -> Approvals:
     return state.approvals
 
 
-def get_crm_notes(state: _State) -> CrmNotes | None:
-    return state.crm
+def get_receipts(state: _State) -> Receipts:
+    return state.receipts
+
+
+def get_replies(state: _State) -> Replies:
+    return state.replies
 
 
 def get_live(state: _State) -> Hub:
@@ -131,7 +136,8 @@ OpenIncidentsDep = Annotated[OpenIncidents, Depends(get_open_incidents)]
 FollowupsDep = Annotated[Followups, Depends(get_followups)]
 CrmSyncDep = Annotated[CrmSync, Depends(get_crm_sync)]
 ApprovalsDep = Annotated[Approvals, Depends(get_approvals)]
-CrmNotesDep = Annotated[CrmNotes | None, Depends(get_crm_notes)]  # None: no CRM configured
+ReceiptsDep = Annotated[Receipts, Depends(get_receipts)]
+RepliesDep = Annotated[Replies, Depends(get_replies)]
 LiveDep = Annotated[Hub, Depends(get_live)]
 ChannelsDep = Annotated[dict[str, Channel], Depends(get_channels)]
 ChecksDep = Annotated[dict[str, str], Depends(get_checks)]

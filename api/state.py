@@ -23,6 +23,8 @@ from proactive.crm_sync import CrmSync
 from proactive.followups import Followups
 from proactive.incident_cache import OpenIncidents
 from proactive.incidents import Incidents
+from proactive.receipts import Receipts
+from proactive.replies import Replies
 
 log = logging.getLogger("forecall.api")
 
@@ -44,6 +46,8 @@ class AppState:
     crm_sync: CrmSync  # what CRM webhooks bring in (proactive/crm_sync.py)
     calls: Calls  # the inbound use case (inbound/calls.py)
     approvals: Approvals  # the approval queue's rules (proactive/approvals.py)
+    receipts: Receipts  # providers' receipts (proactive/receipts.py)
+    replies: Replies  # customers writing back (proactive/replies.py)
     checks: dict[str, str] = field(default_factory=dict)  # readiness: part -> problem
     live: Hub = field(default_factory=LocalHub)  # desk cards, live (inbound/live.py)
     crm: CrmNotes | None = None  # notes on the CRM contact (proactive/crm_notes.py)

@@ -1,43 +1,23 @@
-"""Provider callbacks (delivery receipts, replies) and the dead-letter queue."""
+"""Provider callbacks (delivery receipts, replies) and the dead-letter queue; what a
+callback means is proactive/receipts.py and proactive/replies.py."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse
 
-from api.deps import (
-    ChannelsDep,
-    ClockDep,
-    CrmNotesDep,
-    FollowupsDep,
-    OutboxDep,
-    SettingsDep,
-    StoreDep,
-    require,
-)
+from api.deps import ChannelsDep, ClockDep, OutboxDep, ReceiptsDep, RepliesDep, require
 from api.responses import OrjsonResponse, json_response
-from connectors.channels.base import CallbackRejected, is_stop_word
-from connectors.outbox import Outbox
-from connectors.store import CustomerStore
+from connectors.channels.base import CallbackRejected
 from core.apikeys import ApiKey
-from core.errors import InvalidInput, NotFound, Unauthorized
-from core.identity import IdentityKind, normalize
-from core.messages import Status
-from predictors.policy import ADDRESS_KIND
+from core.errors import NotFound, Unauthorized
 
 router = APIRouter(prefix="/v1", tags=["channels"])
 AdminKey = Annotated[ApiKey, Depends(require("admin"))]
 log = logging.getLogger("forecall.callbacks")
-
-# How long a receipt for a provider id we do not know yet waits for the dispatcher; an id
-# of a message that is not ours (or long erased) costs the provider this much once.
-EARLY_RECEIPT_WAIT = 2.0
-_STATUS = {"delivered": Status.delivered, "read": Status.read, "failed": Status.failed}
 
 
 @router.post("/channels/{name}/callback", response_class=OrjsonResponse)
@@ -45,12 +25,8 @@ async def callback(
     name: str,
     request: Request,
     channels: ChannelsDep,
-    store: StoreDep,
-    outbox: OutboxDep,
-    followups: FollowupsDep,
-    crm: CrmNotesDep,
-    settings: SettingsDep,
-    clock: ClockDep,
+    receipts: ReceiptsDep,
+    replies: RepliesDep,
 ) -> OrjsonResponse:
     """A provider's delivery receipt or a customer's reply; checked by the provider's
     signature, not an API key. A reply of "стоп" stops the channel at once."""
@@ -61,67 +37,13 @@ async def callback(
         events = channel.parse_callback(dict(request.headers), await request.body())
     except CallbackRejected as exc:
         raise Unauthorized(f"callback rejected: {exc}") from None
-    now = clock.now()
-    updated = stopped = 0
-    ours = await _our_ids(
-        outbox,
-        name,
-        {e.provider_message_id for e in events if e.message_id is None and e.provider_message_id},
-    )
-    for event in events:
-        if event.kind == "reply":
-            replier = await _replier(store, settings.default_region, name, event.address)
-            if replier is not None:
-                stop = bool(event.text and is_stop_word(event.text))
-                if stop:
-                    await store.set_stop(replier, name, True, now)
-                    stopped += 1
-                await followups.on_reply(replier, stop, now)
-                if not stop and event.text and crm is not None:
-                    await crm.on_reply(replier, name, event.text, now)
-            continue
-        message_id = event.message_id or ours.get(event.provider_message_id or "")
-        if message_id is not None:
-            status = _STATUS[event.kind]
-            if await outbox.set_status(message_id, status, now, event.error):
-                updated += 1
+    updated = await receipts.apply(name, events)
+    stopped = await replies.apply(name, events)
     log.info(
         "callback",
         extra={"channel": name, "events": len(events), "updated": updated, "stopped": stopped},
     )
     return json_response({"events": len(events), "updated": updated, "stopped": stopped})
-
-
-async def _our_ids(outbox: Outbox, channel: str, provider_ids: set[str]) -> dict[str, str]:
-    """Our message ids for the provider's. A receipt can beat the dispatcher, which
-    records the provider's id just after the provider answered (WhatsApp's "sent" comes
-    within milliseconds): an id not known yet is looked up again for a moment."""
-    found: dict[str, str] = {}
-    deadline = time.monotonic() + EARLY_RECEIPT_WAIT
-    while True:
-        missing = [p for p in provider_ids if p not in found]
-        looked = await asyncio.gather(*(outbox.by_provider_id(channel, p) for p in missing))
-        found.update({p: m for p, m in zip(missing, looked, strict=True) if m is not None})
-        if len(found) == len(provider_ids) or time.monotonic() >= deadline:
-            return found
-        await asyncio.sleep(0.05)
-
-
-async def _replier(
-    store: CustomerStore, region: str, channel: str, address: str | None
-) -> str | None:
-    """The customer who wrote from `address`. Providers write addresses their own way
-    (SMSC sends "79161234567", mail hooks keep the sender's case), so it is normalized
-    like a stored identity first; an address that cannot be one matches nobody."""
-    if not address:
-        return None
-    kind = ADDRESS_KIND.get(channel, channel)
-    if kind in IdentityKind.__members__:
-        try:
-            address = normalize(IdentityKind(kind), address, region, kind)
-        except InvalidInput:
-            return None
-    return await store.find_customer(kind, address)
 
 
 @router.get("/channels/{name}/callback", response_class=PlainTextResponse)
