@@ -23,88 +23,17 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ValidationError
 
 from predictors import templates
+from predictors.action_specs import MODELS, ActionSpec, CatalogueSpec, IvrSpec
 from predictors.decision import CHANNELS, TEMPLATE_VARIABLES, VARIABLES
 from predictors.expressions import BOOL, NUMBER, Expression, ExpressionError, compile_expression
 
 BUILTIN = Path(__file__).resolve().parent / "builtin" / "actions.yaml"
-
-Kind = Literal["announce_incident", "confirm_reason", "self_service", "route", "offer", "support"]
-ChannelName = Literal["ivr", "chat", "messenger"]
-Token = Field(default=None, pattern=r"^[A-Za-z0-9_.:@+-]{1,64}$")
-
-
-def _all_channels() -> list[ChannelName]:
-    return ["ivr", "chat", "messenger"]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class IvrSpec(_Strict):
-    prompt_id: str | None = Token  # a recorded prompt on the IVR platform, if it has one
-    say: str | None = Field(None, max_length=1000)  # Russian, Jinja2, for speech synthesis
-    say_en: str | None = Field(None, max_length=1000)
-    queue: str | None = Token
-    skill: str | None = Token
-    priority: int = Field(0, ge=0, le=100)
-
-
-class OperatorSpec(_Strict):
-    script: str = Field("", max_length=2000)  # Russian, Jinja2
-    offer: str | None = Field(None, max_length=1000)
-
-
-class ActionSpec(_Strict):
-    id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
-    title: str = Field(min_length=1, max_length=200)
-    kind: Kind
-    when: str = "true"
-    channels: list[ChannelName] = Field(default_factory=_all_channels)
-    category: Literal["service", "marketing"] = "service"
-    value: float = Field(ge=0)
-    weight: float = Field(1.0, ge=0)
-    propensity: str = "1"
-    context_weight: dict[ChannelName, float] = Field(default_factory=dict)
-    final: bool = False
-    ivr: IvrSpec | None = None
-    operator: OperatorSpec = Field(default_factory=OperatorSpec)
-
-    @field_validator("when", "propensity", mode="before")
-    @classmethod
-    def _expression_text(cls, value: Any) -> Any:
-        # YAML reads `when: true` and `propensity: 1` as a bool and a number.
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        return str(value) if isinstance(value, int | float) else value
-
-    @field_validator("context_weight")
-    @classmethod
-    def _non_negative(cls, value: dict[str, float]) -> dict[str, float]:
-        if any(w < 0 for w in value.values()):
-            raise ValueError("context weights must be >= 0")
-        return value
-
-
-class CatalogueSpec(_Strict):
-    version: Literal[1] = 1
-    default: str | None = None
-    actions: list[ActionSpec] = Field(min_length=1)
-
-
-_MODELS: dict[str, type[BaseModel]] = {
-    "": CatalogueSpec,
-    "action": ActionSpec,
-    "ivr": IvrSpec,
-    "operator": OperatorSpec,
-}
-
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
@@ -341,7 +270,7 @@ def _check_template(source: str) -> str | None:
 def _explain(error: Any, loc: tuple[Any, ...]) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
-        model = _MODELS[_model_at(loc[:-1])]
+        model = MODELS[_model_at(loc[:-1])]
         close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1)
         fix = f"did you mean {close[0]}?" if close else "allowed: " + ", ".join(model.model_fields)
         return f"unknown attribute {loc[-1]!r}; {fix}"

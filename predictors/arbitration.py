@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 from jinja2 import TemplateError as JinjaError
 
-from predictors.actions import Action, ActionSpec, Catalogue, IvrSpec, OperatorSpec, Text
+from predictors.action_specs import ActionSpec, IvrSpec, OperatorSpec
+from predictors.actions import Action, Catalogue, Text
 from predictors.decision import LANGUAGES, VARIABLES, Context, template_values
 from predictors.expressions import BOOL, NUMBER, Expression, compile_expression
 from predictors.templates import TemplateError
