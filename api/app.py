@@ -157,14 +157,16 @@ def create_app(
             keys=KeyRing(opened, clock, bootstrap),
             outbox=outbox,
             channels=channels,
-            incidents=Incidents(opened, outbox, clock, set(channels)),
+            incidents=Incidents(
+                opened, outbox, clock, set(channels), message_bytes=settings.limits.message_bytes
+            ),
             models=models,
             actions=actions,
             open_incidents=open_incidents,
             live=live,
             crm=crm,
             calls=calls,
-            approvals=Approvals(opened, outbox, clock),
+            approvals=Approvals(opened, outbox, clock, message_bytes=settings.limits.message_bytes),
             receipts=Receipts(outbox, clock),
             replies=Replies(opened, followups, clock, settings.default_region, crm),
             followups=followups,

@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from core.customers import Channel, Token
 
+TITLE_MAX = 200
+
 
 class Severity(StrEnum):
     minor = "minor"
@@ -101,7 +103,7 @@ class IncidentIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
-    title: str = Field(min_length=1, max_length=200)
+    title: str = Field(min_length=1, max_length=TITLE_MAX)
     kind: str = Field("outage", pattern=r"^[a-z0-9_]{1,32}$")
     scope: Scope
     starts_at: datetime
@@ -124,7 +126,7 @@ class IncidentPatch(BaseModel):
 
     eta: datetime | None = None
     scope: Scope | None = None
-    title: str | None = Field(None, min_length=1, max_length=200)
+    title: str | None = Field(None, min_length=1, max_length=TITLE_MAX)
 
     @field_validator("eta")
     @classmethod

@@ -97,6 +97,22 @@ class DispatcherSettings(BaseModel):
     )
 
 
+class LimitSettings(BaseModel):
+    """Sizes past which a request or a message is refused (413 or 422), never half-read."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    body_bytes: int = Field(
+        4 * 1024 * 1024, ge=1024, description="largest request body on any route"
+    )
+    batch_body_bytes: int = Field(
+        32 * 1024 * 1024, ge=1024, description="largest body of a batch (POST /v1/events)"
+    )
+    message_bytes: int = Field(
+        4096, ge=256, le=65536, description="largest rendered message text (UTF-8 bytes)"
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="FORECALL_", env_nested_delimiter="__", extra="forbid"
@@ -126,6 +142,7 @@ class Settings(BaseSettings):
     ivr: IvrSettings = Field(default_factory=IvrSettings)
     channels: dict[str, ChannelSettings] = Field(default_factory=dict)
     dispatcher: DispatcherSettings = Field(default_factory=DispatcherSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
     demo: bool = False
     demo_customers: int = Field(2000, ge=10, le=200_000)
 

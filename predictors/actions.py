@@ -254,6 +254,13 @@ def _compile(spec: ActionSpec, i: int, tree: Any, problems: list[Problem]) -> Ac
     return Action(spec, i, compiled["when"], compiled["propensity"])
 
 
+# What a text is test-rendered with at load: every variable, long enough to matter.
+_SAMPLE: dict[str, object] = {
+    **{name: "Пример " * 8 for name in TEMPLATE_VARIABLES},
+    "cart_value": 12500,
+}
+
+
 def _check_template(source: str) -> str | None:
     try:
         used = templates.variables(source)
@@ -261,6 +268,10 @@ def _check_template(source: str) -> str | None:
         return f"template error, {exc}"
     unknown = sorted(used - TEMPLATE_VARIABLES.keys())
     if not unknown:
+        try:
+            templates.render(source, _SAMPLE)
+        except templates.TemplateError as exc:
+            return f"template error, {exc}"
         return None
     close = difflib.get_close_matches(unknown[0], list(TEMPLATE_VARIABLES), n=1)
     fix = f"did you mean {close[0]}?" if close else "allowed: " + ", ".join(TEMPLATE_VARIABLES)

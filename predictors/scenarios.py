@@ -262,6 +262,8 @@ def _compile(
     ]
     for j, touch in enumerate(spec.touches):
         texts += [(("touches", j, "text", lang), s) for lang, s in (touch.text or {}).items()]
+    sample = {name: _SAMPLES[_TYPES.get(kind, "text")] for name, kind in fields.items()}
+    sample.update(first_name="Пример", touch=len(spec.touches), scenario=spec.name)
     for where, source in texts:
         try:
             unknown = variables(source) - provided
@@ -274,6 +276,11 @@ def _compile(
                 f"uses {', '.join(sorted(unknown))}, which {spec.trigger} does not provide; "
                 f"available: {', '.join(sorted(provided))}",
             )
+            continue
+        try:
+            render(source, sample)
+        except TemplateError as exc:
+            problem(where, f"template: {exc}")
     if len(problems) > before or condition is None or approval is None:
         return None
     delays, total = [], 0.0
@@ -284,6 +291,8 @@ def _compile(
 
 
 _DEFAULTS: dict[str, Any] = {"number": 0, "bool": False, "text": ""}
+# What each text is test-rendered with at load.
+_SAMPLES: dict[str, Any] = {"number": 12500, "bool": True, "text": "Пример " * 8}
 
 
 def _reader(name: str, type_: str) -> Any:

@@ -20,6 +20,7 @@ from connectors.store import DocumentStore
 from core.clock import Clock
 from core.errors import InvalidInput, NotFound
 from core.messages import Message
+from predictors.templates import DEFAULT_MAX_BYTES
 from proactive.followups import APPROVALS
 
 AUDIT = "audit"
@@ -35,7 +36,14 @@ class Manager:
 
 
 class Approvals:
-    def __init__(self, store: DocumentStore, outbox: Outbox, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: DocumentStore,
+        outbox: Outbox,
+        clock: Clock,
+        message_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> None:
+        self.message_bytes = message_bytes
         self.store = store
         self.outbox = outbox
         self.clock = clock
@@ -74,6 +82,11 @@ class Approvals:
                 raise InvalidInput(f"edits.{edited}", "is not among ids")
         if edits and decision == "reject":
             raise InvalidInput("edits", "only an approval can carry edits")
+        for edited, text in edits.items():
+            if len(text.encode()) > self.message_bytes:
+                raise InvalidInput(
+                    f"edits.{edited}.text", f"is longer than {self.message_bytes} bytes"
+                )
         now = self.clock.now()
         ids = list(dict.fromkeys(ids))  # an id listed twice is decided once
         read: list[tuple[bytes, dict[str, Any]]] = []

@@ -21,8 +21,9 @@ from core.customers import Customer
 from core.errors import Conflict, NotFound
 from core.incidents import Incident, IncidentIn, IncidentPatch, Severity
 from core.messages import Message, Route
-from predictors.notices import format_eta, notice_template, notice_text
+from predictors.notices import check_notices, format_eta, notice_template, notice_text
 from predictors.policy import PolicyConfig, choose_channels, local_zone, not_before
+from predictors.templates import DEFAULT_MAX_BYTES
 
 log = logging.getLogger("forecall.incidents")
 CHUNK = 1000
@@ -43,7 +44,9 @@ class Incidents:
         clock: Clock,
         channels: set[str],
         policy: PolicyConfig | None = None,
+        message_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
+        self.message_bytes = message_bytes
         self.store = store
         self.outbox = outbox
         self.clock = clock
@@ -57,7 +60,9 @@ class Incidents:
         return Incident.model_validate_json(raw)
 
     async def declare(self, body: IncidentIn) -> tuple[Incident, bool]:
-        """Open the incident and tell the affected; the same declaration again is a no-op."""
+        """Open the incident and tell the affected; the same declaration again is a no-op.
+        Its own texts are checked first: one that fails refuses it and nothing is written."""
+        check_notices(body.messages, self.message_bytes)
         raw = await self.store.get_incident(body.id)
         if raw is not None:
             existing = Incident.model_validate_json(raw)
@@ -170,7 +175,15 @@ class Incidents:
                 Route(
                     channel,
                     address,
-                    notice_text(kind, customer.locale, incident.title, local_eta, custom, channel),
+                    notice_text(
+                        kind,
+                        customer.locale,
+                        incident.title,
+                        local_eta,
+                        custom,
+                        channel,
+                        self.message_bytes,
+                    ),
                     template=notice_template(custom, channel),
                     params={"title": incident.title, "eta": local_eta or ""},
                 )

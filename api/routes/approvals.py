@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.deps import ApprovalsDep, require
 from api.responses import OrjsonResponse, json_response
@@ -62,9 +62,18 @@ async def preview(approval_id: str, approvals: ApprovalsDep, _: ManagerKey) -> O
 
 
 class Edit(BaseModel):
+    """The text the customer gets instead, exactly as written: it is not a template."""
+
     model_config = ConfigDict(extra="forbid")
 
     text: str = Field(min_length=1, max_length=4000)
+
+    @field_validator("text")
+    @classmethod
+    def _plain(cls, value: str) -> str:
+        if any(mark in value for mark in ("{{", "{%", "{#")):
+            raise ValueError("is sent as written; template markup ({{ }}, {% %}) is not allowed")
+        return value
 
 
 class DecisionIn(BaseModel):

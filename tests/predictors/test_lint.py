@@ -208,3 +208,42 @@ def test_main_prints_and_sets_the_exit_code(
     assert "warning: actions[2]: dead can never be chosen" in out
     assert "2 file(s): 1 error(s), 1 warning(s)" in err
     assert main([str(tmp_path / "missing.yaml")]) == 1
+
+
+HOSTILE_TEXTS = [
+    "{{ ''.__class__.__mro__ }}",
+    "{{ cycler.__init__.__globals__ }}",
+    "{{ lipsum.__globals__ }}",
+    "{{ order_id|attr('__class__') }}",
+    "{{ 'a' * 20000000 }}",
+    "{{ order_id.format }}",
+    "{% for c in order_id %}{{ c }}{% endfor %}",
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE_TEXTS)
+def test_a_text_that_leaves_the_sandbox_is_an_error(tmp_path: Path, text: str) -> None:
+    say = "{say: " + repr(text) + ", say_en: Text., queue: q}"
+    found = _messages(_lint(tmp_path, _action("bad", ivr=say)))
+    assert [(s, w) for s, w, _ in found] == [("error", "actions[1].ivr.say")]
+    assert found[0][2].startswith("template error, ")
+
+
+@pytest.mark.parametrize("text", HOSTILE_TEXTS)
+def test_a_scenario_text_that_leaves_the_sandbox_is_an_error(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "followups.yaml"
+    path.write_text(
+        f"""version: 1
+scenarios:
+  - name: late
+    trigger: order_delivered
+    category: service
+    channels: [sms]
+    touches: [{{delay: 0m}}]
+    text: {{ru: {text!r}}}
+""",
+        encoding="utf-8",
+    )
+    [finding] = lint(path)
+    assert finding.severity == "error" and finding.where.endswith("scenarios[0].text.ru")
+    assert "template" in finding.message
