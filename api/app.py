@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
 from api.auth import KeyRing
+from api.limits import BodyLimit
 from api.metrics import REQUEST_SECONDS
 from api.routes import (
     amocrm,
@@ -233,7 +234,12 @@ def create_app(
     for router in routers:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=desk.STATIC), name="static")
-    app.add_middleware(RequestMetrics)
+    app.add_middleware(
+        BodyLimit,
+        limit=settings.limits.body_bytes,
+        routes={"/v1/events": settings.limits.batch_body_bytes},
+    )
+    app.add_middleware(RequestMetrics)  # outermost: early 413s are counted too
     return app
 
 

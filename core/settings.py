@@ -106,7 +106,7 @@ class LimitSettings(BaseModel):
         4 * 1024 * 1024, ge=1024, description="largest request body on any route"
     )
     batch_body_bytes: int = Field(
-        32 * 1024 * 1024, ge=1024, description="largest body of a batch (POST /v1/events)"
+        16 * 1024 * 1024, ge=1024, description="largest body of a batch (POST /v1/events)"
     )
     message_bytes: int = Field(
         4096, ge=256, le=65536, description="largest rendered message text (UTF-8 bytes)"

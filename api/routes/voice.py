@@ -30,7 +30,8 @@ TWIML_MEDIA = "application/xml"
 _ALIASES = {"ani": "caller", "dnis": "dialed", "session_id": "call_id", "node": "ivr_node"}
 
 
-@router.api_route("/vxml", methods=["GET", "POST"], response_class=Response)
+@router.get("/vxml", response_class=Response)
+@router.post("/vxml", response_class=Response)
 async def decide_vxml(
     request: Request, calls: CallsDep, settings: SettingsDep, _: IvrKey
 ) -> Response:
