@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import errors
+from api import errors, openapi
 from api.auth import KeyRing
 from api.limits import BodyLimit
 from api.metrics import REQUEST_SECONDS
@@ -215,6 +215,7 @@ def create_app(
         lifespan=lifespan,
     )
     errors.install(app)
+    openapi.install(app)
     routers = (
         health.router,
         customers.router,

@@ -122,10 +122,17 @@ async def http_error(request: Request, exc: Exception) -> OrjsonResponse:
 
 def _allowed(request: Request, fallback: str) -> str:
     """Every documented method at this path: the router names only its first route's."""
-    methods: set[str] = set()
-    for path, operations in request.app.openapi().get("paths", {}).items():
-        if compile_path(path)[0].fullmatch(request.url.path):
-            methods |= {m.upper() for m in operations if m.upper() in _METHODS}
+    paths = request.app.openapi().get("paths", {})
+    matching = [p for p in paths if compile_path(p)[0].fullmatch(request.url.path)]
+    # `/v1/approvals/decide` also fits `/v1/approvals/{approval_id}`: the literal path wins.
+    fewest = min((p.count("{") for p in matching), default=0)
+    methods = {
+        m.upper()
+        for p in matching
+        if p.count("{") == fewest
+        for m in paths[p]
+        if m.upper() in _METHODS
+    }
     return ", ".join(sorted(methods)) if methods else fallback
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from core.identity import IdentityKind
 from inbound.calls import Contact
@@ -42,8 +42,8 @@ class OutcomeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     actual_reason: str = Field(min_length=1, max_length=64)
-    resolved: bool
-    offer_accepted: bool | None = None
+    resolved: StrictBool
+    offer_accepted: StrictBool | None = None
     offer_id: str | None = Field(None, max_length=64)
 
     def kwargs(self) -> OutcomeFields:

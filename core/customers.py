@@ -8,7 +8,15 @@ from enum import StrEnum
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    field_validator,
+)
 
 from core.errors import Conflict
 from core.identity import IdentityKind, normalize
@@ -50,15 +58,25 @@ class Identity(_Strict):
     value: str = Field(min_length=1, max_length=256)
 
 
+def written_moment(value: object) -> object:
+    """A time or date arrives as text (ISO 8601), as the API documents it: a bare number
+    would be read as a Unix time, which the document does not promise."""
+    if isinstance(value, int | float):
+        raise ValueError("give a date or time as text in ISO 8601, e.g. 2026-11-18T10:30:00Z")
+    return value
+
+
 class Consent(_Strict):
     """One documented consent or refusal: the proof advertising law asks for."""
 
     purpose: Purpose
     channel: Channel
-    granted: bool
+    granted: StrictBool  # JSON true/false: 0 or "yes" is refused, not guessed at
     source: str = Field(min_length=1, max_length=256, description="Where it was given")
     at: datetime = Field(description="When it was given; must carry a time zone")
     evidence: str | None = Field(None, max_length=512, description="Document or record id")
+
+    _text = field_validator("at", mode="before")(written_moment)
 
     @field_validator("at")
     @classmethod
@@ -82,10 +100,12 @@ class CustomerIn(_Strict):
     products: list[Token] = Field(default_factory=list, max_length=32)
     tariff: str | None = Field(None, max_length=64)
     birthday: date | None = None
-    monthly_revenue: float | None = Field(None, ge=0)
+    monthly_revenue: StrictFloat | None = Field(None, ge=0)
     channel_preferences: list[Channel] = Field(default_factory=list, max_length=7)
     consents: list[Consent] = Field(default_factory=list, max_length=64)
     attributes: dict[str, str | float | bool] = Field(default_factory=dict, max_length=32)
+
+    _text = field_validator("birthday", mode="before")(written_moment)
 
     @field_validator("channel_preferences")
     @classmethod

@@ -9,9 +9,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from core.customers import Channel, Token
+from core.customers import Channel, Token, written_moment
 
 TITLE_MAX = 200
+_REGION = r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$"
 
 
 class Severity(StrEnum):
@@ -26,7 +27,9 @@ class Scope(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    regions: list[str] = Field(default_factory=list, max_length=100)
+    regions: list[str] = Field(
+        default_factory=list, max_length=100, json_schema_extra={"items": {"pattern": _REGION}}
+    )
     services: list[Token] = Field(default_factory=list, max_length=50)
     network_nodes: list[Token] = Field(default_factory=list, max_length=5000)
     customer_ids: list[str] = Field(default_factory=list, max_length=100_000)
@@ -35,7 +38,7 @@ class Scope(BaseModel):
     @classmethod
     def _region_codes(cls, value: list[str]) -> list[str]:
         for code in value:
-            if not re.fullmatch(r"[A-Z]{2}(-[A-Z0-9]{1,3})?", code):
+            if not re.fullmatch(_REGION, code):
                 raise ValueError(f"{code!r} is not an ISO 3166-2 code like RU-MOW")
         return value
 
@@ -113,6 +116,8 @@ class IncidentIn(BaseModel):
         default_factory=dict, description="Overrides of the built-in notice texts"
     )
 
+    _text = field_validator("starts_at", "eta", mode="before")(written_moment)
+
     @field_validator("starts_at", "eta")
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
@@ -127,6 +132,8 @@ class IncidentPatch(BaseModel):
     eta: datetime | None = None
     scope: Scope | None = None
     title: str | None = Field(None, min_length=1, max_length=TITLE_MAX)
+
+    _text = field_validator("eta", mode="before")(written_moment)
 
     @field_validator("eta")
     @classmethod

@@ -35,6 +35,7 @@ _BODY_SCHEMA = {
                 "properties": {
                     "events": {
                         "type": "array",
+                        "minItems": 1,
                         "maxItems": 1000,
                         "items": {
                             "type": "object",

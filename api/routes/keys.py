@@ -16,7 +16,7 @@ router = APIRouter(prefix="/v1/keys", tags=["keys"])
 
 class NewKey(BaseModel):
     name: str = Field(min_length=1, max_length=64)
-    scopes: list[str] = Field(min_length=1)
+    scopes: list[str] = Field(min_length=1, json_schema_extra={"items": {"enum": list(SCOPES)}})
 
     @field_validator("scopes")
     @classmethod

@@ -7,7 +7,7 @@ import math
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from api.deps import (
     ClockDep,
@@ -51,7 +51,7 @@ class PreviewIn(BaseModel):
 
     customer_id: str | None = None
     data: dict[str, Any] = Field(default_factory=dict, description="the trigger's fields")
-    touch: int = Field(1, ge=1)
+    touch: StrictInt = Field(1, ge=1)
     locale: Literal["ru", "en"] | None = None
 
 
