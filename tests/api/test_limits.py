@@ -96,10 +96,10 @@ def test_a_declared_length_over_the_limit_is_refused_before_the_body_is_sent(
     served: str,
 ) -> None:
     upload = Upload(served, "/v1/events", content_length=HUNDRED_MB)
-    upload.send(MEGABYTE[:65536])
+    upload.send(MEGABYTE[:65536])  # sent unless the answer is already there
     # The answer comes while 99.9% of the body is still unsent.
     assert_refused(*upload.response(), BATCH_LIMIT)
-    assert upload.sent == 65536
+    assert upload.sent <= 65536
 
 
 def test_a_streamed_body_is_cut_off_once_it_passes_the_limit(served: str) -> None:

@@ -13,7 +13,7 @@ from schemathesis.engine import Status, events, from_schema
 
 from bench.servers import BENCH_KEY
 
-EXAMPLES = 6  # per operation and phase: the whole run stays well under two minutes a store
+EXAMPLES = 4  # per operation and phase: the whole run stays well under two minutes a store
 # Rules JSON Schema cannot say (a valid phone number, a reason the model knows, exactly one
 # of several identities, an id that must exist in the queue): these operations answer a
 # schema-valid request that breaks one with a 422 in the error shape, and nothing else.
