@@ -302,7 +302,12 @@ class FakeFcm(FakeHttp):
                 "status": "UNAUTHENTICATED",
             }
             return 401, {}, orjson.dumps({"error": error})
-        message = orjson.loads(body)["message"]
+        try:
+            message = orjson.loads(body)["message"]
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            # A request cut short (its sender was killed mid-write) is not a message.
+            error = {"code": 400, "message": "Invalid JSON payload", "status": "INVALID_ARGUMENT"}
+            return 400, {}, orjson.dumps({"error": error})
         if message["token"] in self.unregistered:
             error = {
                 "code": 404,
