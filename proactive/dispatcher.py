@@ -228,6 +228,7 @@ class Dispatcher:
             return
         breaker = self.breakers[route.channel]
         if not breaker.allows():
+            message.error = f"deferred: {route.channel} circuit open"
             await self.outbox.retry(message, breaker.retry_at(), self.clock.now())
             return
         limit = self.limits.get(route.channel)
@@ -260,6 +261,8 @@ class Dispatcher:
         breaker = self.breakers[name]
         now = self.clock.now()
         if not breaker.allows():
+            for m in ready:
+                m.error = f"deferred: {name} circuit open"
             await asyncio.gather(*(self.outbox.retry(m, breaker.retry_at(), now) for m in ready))
             return
         limit = self.limits.get(name)
