@@ -37,6 +37,7 @@ from proactive.ratelimit import TokenBucket
 
 log = logging.getLogger("forecall.dispatcher")
 PURGE_CHUNK = 1000
+PURGE_CHUNKS_PER_TURN = 10
 
 
 @dataclass(frozen=True)
@@ -152,12 +153,14 @@ class Dispatcher:
                 except TimeoutError:
                     pass
 
-    async def purge(self, now: float) -> int:
-        """Remove finished messages older than the retention period; how many went."""
+    async def purge(self, now: float, chunks: int = 1_000_000) -> int:
+        """Remove finished messages older than the retention period, `PURGE_CHUNK` at a
+        time, at most `chunks` times; how many went."""
         if self.settings.retention_seconds <= 0:
             return 0
         before, total = now - self.settings.retention_seconds, 0
-        while (n := await self.outbox.purge(before, PURGE_CHUNK)) > 0:
+        for _ in range(chunks):
+            n = await self.outbox.purge(before, PURGE_CHUNK)
             total += n
             if n < PURGE_CHUNK:
                 break
@@ -168,8 +171,11 @@ class Dispatcher:
         now = self.clock.now()
         if now < self._next_purge:
             return
-        self._next_purge = now + self.settings.purge_every
-        purged = await self.purge(now)
+        # A few chunks between batches, so a long backlog of old messages (the first
+        # purge of a busy outbox) never holds up sending; the rest on the next turn.
+        purged = await self.purge(now, PURGE_CHUNKS_PER_TURN)
+        more = purged >= PURGE_CHUNK * PURGE_CHUNKS_PER_TURN
+        self._next_purge = now if more else now + self.settings.purge_every
         if purged:
             log.info("outbox purged", extra={"worker": self.worker_id, "messages": purged})
 
