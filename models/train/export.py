@@ -4,8 +4,10 @@ The contract the runtime relies on:
 
 - tabular, every feature numeric or boolean: one float32 input `features` [None, F], the
   columns in the card's feature order;
-- tabular with categorical features: one input per feature, named after it, float32
-  [None, 1] for numbers and booleans, string [None, 1] for categories ("" when missing);
+- tabular with categorical features: one input per feature, float32 [None, 1] for
+  numbers and booleans, string [None, 1] for categories ("" when missing), named by
+  `columns.input_names` (the feature's name with anything but letters, digits and "_"
+  turned into "_"; the card's `inputs[].column` gives the feature each one carries);
 - text: one string input `text` [None, 1];
 - outputs: `label` (string [None]) and `probabilities` (float32 [None, C], the card's
   classes in column order). Missing numbers are NaN; the graph imputes them.
@@ -50,9 +52,11 @@ def tabular_inputs(plan: ColumnPlan) -> list[dict[str, Any]]:
                 "columns": [f.name for f in plan.features],
             }
         ]
+    inputs = plan.inputs
     return [
         {
-            "name": f.name,
+            "name": inputs[f.name],
+            "column": f.name,
             "dtype": "string" if f.kind == "categorical" else "float32",
             "shape": [None, 1],
         }
@@ -67,12 +71,13 @@ def tabular_feed(prepared: pd.DataFrame, plan: ColumnPlan) -> dict[str, np.ndarr
     if plan.all_numeric:
         return {"features": prepared.to_numpy(dtype=np.float32)}
     feed: dict[str, np.ndarray] = {}
+    inputs = plan.inputs
     for feature in plan.features:
         column = prepared[feature.name].to_numpy()
         if feature.kind == "categorical":
-            feed[feature.name] = column.astype(object).reshape(-1, 1)
+            feed[inputs[feature.name]] = column.astype(object).reshape(-1, 1)
         else:
-            feed[feature.name] = column.astype(np.float32).reshape(-1, 1)
+            feed[inputs[feature.name]] = column.astype(np.float32).reshape(-1, 1)
     return feed
 
 

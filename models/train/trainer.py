@@ -114,7 +114,10 @@ def train_tabular(
             "model_type": fit.candidate.name,
             "params": fit.candidate.params,
             "calibration": "sigmoid, cross-validated" if fit.calibrated else "none",
-            "features": [f.to_card() for f in plan.features],
+            "features": [
+                {**f.to_card(), **({} if plan.all_numeric else {"input": plan.inputs[f.name]})}
+                for f in plan.features
+            ],
             "ignored_columns": [{"name": i.name, "reason": i.reason} for i in plan.ignored],
             "selection": fit.selection,
             "inputs": export.tabular_inputs(plan),
@@ -151,9 +154,16 @@ def train_text(
         test_name=source.test_file,
     )
     say(f"split: {rows.split.description}; {len(rows.y_train)} train, {len(rows.y_test)} test")
-    fit = fit_text(clean_texts(rows.train[text]), rows.y_train, seed=seed, progress=say)
+    fit = fit_text(
+        clean_texts(rows.train[text]),
+        rows.y_train,
+        seed=seed,
+        progress=say,
+        abstain=kind == "reasons",
+    )
     say("exporting the text model to ONNX")
     test_texts = clean_texts(rows.test[text])
+    unseen = rows.unseen if rows.unseen is not None and len(rows.unseen) else None
     config = fit.config
     return evaluate_export(
         name=name or f"{kind}_text",
@@ -163,6 +173,8 @@ def train_text(
         onnx_bytes=export.export_text(fit.pipeline),
         sklearn_proba=fit.pipeline.predict_proba(test_texts),
         feed=export.text_feed(test_texts),
+        abstain=fit.abstain,
+        unseen_feed=None if unseen is None else export.text_feed(clean_texts(unseen[text])),
         source=source,
         started=started,
         now=now,
