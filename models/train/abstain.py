@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 OUT_OF_SCOPE_NAMES = frozenset({"out_of_scope", "oos", "none_of_these", "no_intent", "unknown"})
-IN_SCOPE_BUDGET = 0.01  # validation accuracy the threshold may cost; the test gets a margin
+IN_SCOPE_BUDGET = 0.02  # validation accuracy the threshold may cost (the issue allows 2 points)
 
 
 @dataclass(frozen=True)

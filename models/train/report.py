@@ -10,14 +10,22 @@ REASON_METRICS = ("accuracy", "top3_accuracy", "macro_f1", "log_loss")
 CHURN_METRICS = ("roc_auc", "pr_auc", "brier", "log_loss", "accuracy", "positive_rate")
 
 
-def _metric_rows(card: dict[str, Any]) -> list[tuple[str, str, str]]:
+def _metric_header(card: dict[str, Any]) -> list[str]:
+    reference = ["default HGB"] if "default_hgb" in card["metrics"] else []
+    return ["metric", "model", *reference, "baseline"]
+
+
+def _metric_rows(card: dict[str, Any]) -> list[list[str]]:
+    """Model, the default HistGradientBoosting beside it (tabular), and the baseline."""
     names = CHURN_METRICS if card["kind"] == "churn" else REASON_METRICS
-    model, baseline = card["metrics"]["model"], card["metrics"]["baseline"]
+    metrics = card["metrics"]
+    columns = [metrics["model"], *[metrics[k] for k in ("default_hgb",) if k in metrics]]
+    columns.append(metrics["baseline"])
 
     def fmt(value: Any) -> str:
         return "n/a" if value is None else f"{value:.4f}"
 
-    return [(n, fmt(model.get(n)), fmt(baseline.get(n))) for n in names]
+    return [[n, *(fmt(c.get(n)) for c in columns)] for n in names]
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -124,7 +132,7 @@ def render_report(card: dict[str, Any]) -> str:
         f"{card['name']}: {card['model_type']} on {card['rows_train']} rows, "
         f"tested on {card['rows_test']} ({card['split']['description']}{_unseen(card)})",
         "",
-        *_table(["metric", "model", "baseline"], [list(r) for r in _metric_rows(card)]),
+        *_table(_metric_header(card), _metric_rows(card)),
         "",
         *_details(card, _table),
         "",
@@ -160,7 +168,7 @@ def render_markdown(card: dict[str, Any]) -> str:
     lines += [
         f"## Metrics (test set; baseline: {baseline})",
         "",
-        *_md_table(["metric", "model", "baseline"], [list(r) for r in _metric_rows(card)]),
+        *_md_table(_metric_header(card), _metric_rows(card)),
         "",
         f"Beats the baseline: **{'yes' if card['beats_baseline'] else 'no'}**",
         "",

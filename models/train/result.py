@@ -19,7 +19,7 @@ from models.train import export
 from models.train.abstain import Abstain, abstain_metrics
 from models.train.card import build_card, library_versions, model_version, outputs, write_model
 from models.train.data import frame_sha256
-from models.train.metrics import evaluate, prior_probabilities, verdict
+from models.train.metrics import evaluate, prior_probabilities, reference_warning, verdict
 from models.train.progress import Progress
 from models.train.report import render_report
 from models.train.rows import Rows
@@ -77,6 +77,7 @@ def evaluate_export(
     progress: Progress,
     abstain: Abstain | None = None,
     unseen_feed: dict[str, np.ndarray] | None = None,
+    reference_proba: np.ndarray | None = None,
 ) -> TrainResult:
     """Check the export against scikit-learn on the test rows, score it and the baseline,
     and write the card. `fields` are the model-specific card fields; a model that
@@ -100,6 +101,10 @@ def evaluate_export(
     beats, verdict_warnings = verdict(kind, model, baseline, rows.y_test, positive)
     metrics: dict[str, Any] = {"model": model, "baseline": baseline}
     unseen_rows = 0 if rows.unseen is None else len(rows.unseen)
+    if reference_proba is not None:
+        reference = evaluate(kind, rows.y_test, reference_proba, classes, positive)
+        metrics["default_hgb"] = reference
+        verdict_warnings += reference_warning(kind, model, reference)
     if abstain is not None:
         unseen_proba = export.run_onnx(onnx_bytes, unseen_feed)[1] if unseen_feed else None
         metrics["abstain"] = abstain_metrics(

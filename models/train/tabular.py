@@ -169,3 +169,13 @@ def fit_tabular(
     pipeline = build_pipeline(plan, best, seed, len(labels), folds=folds)
     pipeline.fit(x, labels)
     return TabularFit(pipeline, best, folds >= 2, selection)
+
+
+def fit_reference(
+    plan: ColumnPlan, prepared: pd.DataFrame, labels: np.ndarray, seed: int
+) -> Pipeline:
+    """A default `HistGradientBoostingClassifier` on the same rows and preprocessing: the
+    plain baseline the card sets beside the chosen model on the same test rows."""
+    reference = HistGradientBoostingClassifier(random_state=seed)
+    pipeline = Pipeline([("prepare", _preprocessor(plan, False)), ("model", reference)])
+    return pipeline.fit(model_input(prepared, plan), labels)

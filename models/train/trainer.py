@@ -33,7 +33,7 @@ from models.train.errors import TrainingError, no_such_column
 from models.train.progress import Progress, quiet
 from models.train.result import Source, TrainResult, evaluate_export
 from models.train.rows import split_table
-from models.train.tabular import fit_tabular, model_input
+from models.train.tabular import fit_reference, fit_tabular, model_input
 from models.train.text import clean_texts, fit_text
 
 Kind = Literal["reasons", "churn"]
@@ -97,6 +97,8 @@ def train_tabular(
         seed=seed,
         progress=say,
     )
+    say("fitting a default HistGradientBoosting on the same rows, for comparison")
+    reference = fit_reference(plan, train_x, rows.y_train, seed)
     say("exporting to ONNX")
     return evaluate_export(
         name=name or kind,
@@ -106,6 +108,7 @@ def train_tabular(
         onnx_bytes=export.export_tabular(fit.pipeline, plan),
         sklearn_proba=fit.pipeline.predict_proba(model_input(test_x, plan)),
         feed=export.tabular_feed(test_x, plan),
+        reference_proba=reference.predict_proba(model_input(test_x, plan)),
         source=source,
         started=started,
         now=now,

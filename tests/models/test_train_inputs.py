@@ -74,6 +74,11 @@ def test_spaced_names_and_text_categories_train_through_the_cli(
     }
     assert {f["name"]: f["input"] for f in card["features"]} == inputs
     assert card["onnx_parity"]["max_abs_diff"] < 1e-4
+    # A default HistGradientBoosting on the same rows sits beside the model, in the card
+    # and in the printed table.
+    reference = card["metrics"]["default_hgb"]
+    assert 0.5 < reference["roc_auc"] <= card["metrics"]["model"]["roc_auc"] + 0.05
+    assert "default HGB" in captured.out.splitlines()[2]
     assert "`Contract_Type` (column `Contract Type`)" in (out / "churn.card.md").read_text()
 
     model = OnnxModel.load(out, "churn")  # the class the service runs
