@@ -48,6 +48,9 @@ class OnnxModel:
         except (FeedError, KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"{onnx_path.name}: the card does not fit the graph ({exc})") from exc
         self.output_name = _probability_output(self.session)
+        outputs = [str(o.name) for o in self.session.get_outputs()]
+        # Text reason models: per-class scores before normalisation, for the abstain.
+        self.scores_name = "scores" if "scores" in outputs else None
         self.mtime = onnx_path.stat().st_mtime
 
     @classmethod
@@ -79,6 +82,19 @@ class OnnxModel:
         except Exception as exc:
             raise ModelError(f"{self.path.name}: inference failed ({exc})") from exc
         return np.asarray(out, dtype=np.float32)
+
+    def probabilities_and_scores(
+        self, inputs: npt.NDArray[Any]
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32] | None]:
+        """Probabilities and, when the graph has them, the unnormalised `scores`, in one
+        run (a one-input model: the text model)."""
+        if self.scores_name is None:
+            return self.probabilities(inputs), None
+        try:
+            p, s = self.session.run([self.output_name, self.scores_name], {self.input_name: inputs})
+        except Exception as exc:
+            raise ModelError(f"{self.path.name}: inference failed ({exc})") from exc
+        return np.asarray(p, dtype=np.float32), np.asarray(s, dtype=np.float32)
 
     def score(self, rows: Sequence[Mapping[str, Any]]) -> npt.NDArray[np.float32]:
         """Probabilities for rows of raw values keyed by the training table's column names

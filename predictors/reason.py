@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from core.events import CONTACT_REASONS
 from predictors.features import INDEX
-from predictors.onnx_model import OnnxModel
+from predictors.onnx_model import ModelError, OnnxModel
 
 UNKNOWN = "unknown"  # the reason when the text model abstains: "none of these"
 
@@ -70,11 +70,15 @@ class ReasonPredictor:
             source = "rules"
         abstained = False
         if utterance and self.text is not None and self._text_order is not None:
-            t = self.text.probabilities(np.array([[utterance]], dtype=object))[0]
+            text_p, text_s = self.text.probabilities_and_scores(
+                np.array([[utterance]], dtype=object)
+            )
+            t = text_p[0]
             aligned = np.where(self._text_order >= 0, t[self._text_order], 1e-6)
             p = p * aligned / np.maximum(self._prior, 1e-6)
             source += "+text"
-            abstained = self._abstain is not None and self._abstain(t)
+            if self._abstain is not None:
+                abstained = self._abstain(t, None if text_s is None else text_s[0])
         total = float(p.sum())
         p = p / total if total > 0 else np.full(len(p), 1.0 / len(p), np.float32)
         order = np.argsort(-p)[:k]
@@ -82,16 +86,24 @@ class ReasonPredictor:
         return ReasonPrediction(top, source, abstained)
 
 
-def _abstain_rule(model: OnnxModel) -> Callable[[npt.NDArray[np.float32]], bool] | None:
-    """When the text model says "none of these", from its card's `abstain`: its top
-    probability under the threshold chosen in training, or its out-of-scope class on top."""
+Abstain = Callable[[npt.NDArray[np.float32], npt.NDArray[np.float32] | None], bool]
+
+
+def _abstain_rule(model: OnnxModel) -> Abstain | None:
+    """When the text model says "none of these", from its card's `abstain`: its top score
+    (the graph's `scores`, or its probabilities) under the threshold chosen in training,
+    or its out-of-scope class on top."""
     rule = model.card.get("abstain") or {}
     if rule.get("method") == "threshold":
         threshold = float(rule["threshold"])
-        return lambda t: bool(t.max() < threshold)
+        if rule.get("score") == "scores":
+            if model.scores_name is None:
+                raise ModelError(f"{model.path.name}: the card's abstain reads `scores`")
+            return lambda p, s: bool(s is not None and s.max() < threshold)
+        return lambda p, s: bool(p.max() < threshold)
     if rule.get("method") == "label" and rule.get("label") in model.classes:
         at = model.classes.index(rule["label"])
-        return lambda t: int(np.argmax(t)) == at
+        return lambda p, s: int(np.argmax(p)) == at
     return None
 
 

@@ -6,10 +6,11 @@ Learned one of two ways:
 - **label**: the data has an explicit out-of-scope class (`out_of_scope`, `oos`,
   `none_of_these`, `no_intent`, `unknown`, any case); the model learns it like any class
   and predicting it is the abstain.
-- **threshold**: otherwise the model abstains when its top probability is below a
-  threshold chosen on a validation split of the training rows (never the test rows): the
-  highest one that costs at most `IN_SCOPE_BUDGET` of validation accuracy, since with no
-  out-of-scope examples to aim at, what an abstain may cost the classes is the thing to fix.
+- **threshold**: otherwise the model abstains when its top score (each class's calibrated
+  score before normalisation, the graph's `scores` output) is below a threshold chosen on
+  a validation split of the training rows (never the test rows): the highest one that
+  costs at most `IN_SCOPE_BUDGET` of validation accuracy, since with no out-of-scope
+  examples to aim at, what an abstain may cost the classes is the thing to fix.
 
 The card's `abstain` says which, and the runtime (`predictors/reason.py`) applies it.
 Test rows whose label the training data lacks are the out-of-scope rows the card's
@@ -34,14 +35,18 @@ class Abstain:
     label: str | None = None
     threshold: float = 0.0
     detail: dict[str, Any] = field(default_factory=dict)
+    # What the threshold reads: the graph's `scores` output (each class's calibrated score
+    # before normalisation; multi-class models) or its `probabilities` (two classes).
+    score: str = "probabilities"
 
     def to_card(self) -> dict[str, Any]:
         if self.method == "label":
             return {"method": "label", "label": self.label, **self.detail}
-        return {"method": "threshold", "threshold": self.threshold, **self.detail}
+        rule = {"method": "threshold", "score": self.score, "threshold": self.threshold}
+        return {**rule, **self.detail}
 
     def mask(self, proba: np.ndarray, classes: list[str]) -> np.ndarray:
-        """Which rows the model abstains on."""
+        """Which rows the model abstains on; `proba` is the output the rule reads."""
         if self.method == "label":
             hits: np.ndarray = np.asarray(classes)[np.argmax(proba, axis=1)] == self.label
             return hits
@@ -57,11 +62,16 @@ def out_of_scope_label(classes: list[str]) -> str | None:
 
 
 def choose_threshold(
-    proba: np.ndarray, labels: np.ndarray, classes: list[str], budget: float = IN_SCOPE_BUDGET
+    proba: np.ndarray,
+    labels: np.ndarray,
+    classes: list[str],
+    budget: float = IN_SCOPE_BUDGET,
+    score: str = "probabilities",
 ) -> Abstain:
-    """The highest top-probability threshold under which the right answers lost are at
+    """The highest threshold on the top score under which the right answers lost are at
     most `budget` of the validation rows. Wrong answers abstained on cost nothing: an
-    abstain instead of a wrong reason is what it is for."""
+    abstain instead of a wrong reason is what it is for. `proba` holds the per-class
+    values named by `score`; their arg-max is the prediction either way."""
     top = np.max(proba, axis=1)
     right = np.asarray(classes)[np.argmax(proba, axis=1)] == labels
     confident_right = np.sort(top[right])
@@ -73,6 +83,7 @@ def choose_threshold(
     abstained = top < threshold
     return Abstain(
         "threshold",
+        score=score,
         threshold=round(threshold, 6),
         detail={
             "chosen_on": f"validation split of the training rows ({len(labels)} rows)",

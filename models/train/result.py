@@ -106,9 +106,14 @@ def evaluate_export(
         metrics["default_hgb"] = reference
         verdict_warnings += reference_warning(kind, model, reference)
     if abstain is not None:
-        unseen_proba = export.run_onnx(onnx_bytes, unseen_feed)[1] if unseen_feed else None
+
+        def read(rows_feed: dict[str, np.ndarray]) -> np.ndarray:
+            if abstain.score == export.SCORES:
+                return export.run_scores(onnx_bytes, rows_feed)
+            return export.run_onnx(onnx_bytes, rows_feed)[1]
+
         metrics["abstain"] = abstain_metrics(
-            abstain, rows.y_test, onnx_proba, classes, unseen_proba
+            abstain, rows.y_test, read(feed), classes, read(unseen_feed) if unseen_feed else None
         )
         fields = {**fields, "abstain": abstain.to_card()}
     trained_at = (now or datetime.now(UTC)).astimezone(UTC)

@@ -21,6 +21,7 @@ from sklearn.svm import LinearSVC
 
 from models.train.abstain import Abstain, choose_threshold, out_of_scope_label
 from models.train.errors import TrainingError
+from models.train.export import calibrated_scores
 from models.train.progress import Progress
 from models.train.split import split_rows
 from models.train.vectorizers import WORD_PATTERN, GraphCharTfidfVectorizer
@@ -116,8 +117,12 @@ def _learn_abstain(
     progress("abstain: choosing the threshold on the validation rows")
     model = build_pipeline(config, seed, len(inner.train), folds)
     model.fit(texts[inner.train], labels[inner.train])
-    proba = model.predict_proba(texts[known])
-    abstain = choose_threshold(proba, labels[known], [str(c) for c in model.classes_])
+    classes = [str(c) for c in model.classes_]
+    if len(classes) > 2:
+        values, score = calibrated_scores(model, texts[known]), "scores"
+    else:  # one calibrator: the probabilities are the scores
+        values, score = model.predict_proba(texts[known]), "probabilities"
+    abstain = choose_threshold(values, labels[known], classes, score=score)
     detail = abstain.detail
     progress(
         f"abstain below {abstain.threshold:.3f}: validation accuracy "

@@ -173,7 +173,7 @@ def train_text(
         kind=kind,
         rows=rows,
         pipeline=fit.pipeline,
-        onnx_bytes=export.export_text(fit.pipeline),
+        onnx_bytes=export.export_text(fit.pipeline, scores=len(fit.pipeline.classes_) > 2),
         sklearn_proba=fit.pipeline.predict_proba(test_texts),
         feed=export.text_feed(test_texts),
         abstain=fit.abstain,

@@ -17,6 +17,7 @@ import pytest
 
 from models.train import train_text
 from models.train.abstain import abstain_metrics, choose_threshold
+from models.train.export import calibrated_scores
 from predictors.features import new_row
 from predictors.onnx_model import OnnxModel
 from predictors.reason import UNKNOWN, ReasonPredictor
@@ -83,7 +84,9 @@ def test_a_reason_text_model_learns_a_threshold_and_the_runtime_says_unknown(
     result.save(tmp_path)
     predictor = ReasonPredictor(None, OnnxModel.load(tmp_path, "reasons_text"))
     texts = test["utterance"].to_numpy(dtype=object)
-    trained = np.max(result.pipeline.predict_proba(texts), axis=1) < card["abstain"]["threshold"]
+    assert card["abstain"]["score"] == "scores"  # three classes: unnormalised scores
+    top = np.max(calibrated_scores(result.pipeline, texts), axis=1)
+    trained = top < card["abstain"]["threshold"]
     served = [predictor.predict(new_row(), t).abstained for t in texts]
     assert served == trained.tolist()  # the service abstains exactly where training did
     stranger = predictor.predict(new_row(), texts[served.index(True)])
