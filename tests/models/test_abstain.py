@@ -94,6 +94,12 @@ def test_a_reason_text_model_learns_a_threshold_and_the_runtime_says_unknown(
     assert stranger.top  # the candidates stay visible to the operator
     known = predictor.predict(new_row(), "Здравствуйте, я потерял карту")
     assert not known.abstained and known.reason[0] != UNKNOWN
+    # The runtime scores the text model from rows keyed by the text column, too.
+    model = predictor.text
+    assert model is not None
+    by_row = model.score([{"utterance": "где моя карта"}, {"utterance": None}])
+    by_array = model.probabilities(np.array([["где моя карта"], [""]], dtype=object))
+    assert np.array_equal(by_row, by_array)
 
 
 def test_an_explicit_out_of_scope_label_is_the_abstain(tmp_path: Path) -> None:

@@ -37,6 +37,7 @@ def spaced_frame(rows: int = 600, seed: int = 5) -> pd.DataFrame:
             "Payment Method (main)": payment,
             "Tenure, months": tenure,
             "Monthly Charges": np.round(rng.uniform(20, 110, rows), 2),
+            "Paperless?": rng.choice(["Yes", "No", " yes"], rows),  # a boolean spelled out
             "Churned?": np.where(rng.random(rows) < 1 / (1 + np.exp(-score)), "Yes", "No"),
         }
     )
@@ -71,6 +72,7 @@ def test_spaced_names_and_text_categories_train_through_the_cli(
         "Payment Method (main)": "Payment_Method__main_",
         "Tenure, months": "Tenure__months",
         "Monthly Charges": "Monthly_Charges",
+        "Paperless?": "Paperless_",
     }
     assert {f["name"]: f["input"] for f in card["features"]} == inputs
     assert card["onnx_parity"]["max_abs_diff"] < 1e-4
@@ -131,7 +133,7 @@ def test_an_account_number_is_dropped_by_its_values_whatever_its_name() -> None:
 def test_the_runtime_scores_a_model_with_one_input_per_feature(tmp_path: Path) -> None:
     frame = spaced_frame(rows=400, seed=8)
     result = train_tabular(frame, kind="churn", label="Churned?", seed=0)
-    assert len(result.card["inputs"]) == 4  # one per feature, two of them strings
+    assert len(result.card["inputs"]) == 5  # one per feature, two of them strings
     result.save(tmp_path)
     model = OnnxModel.load(tmp_path, "churn")
     rows = frame.drop(columns=["Churned?"]).head(50).to_dict("records")
@@ -141,7 +143,7 @@ def test_the_runtime_scores_a_model_with_one_input_per_feature(tmp_path: Path) -
     expected = result.pipeline.predict_proba(model_input(prepared, plan))
     assert np.abs(got - expected).max() < 1e-4
     with pytest.raises(ModelError, match="takes text"):
-        model.probabilities(np.zeros((1, 4), dtype=np.float32))
+        model.probabilities(np.zeros((1, 5), dtype=np.float32))
 
 
 def test_the_service_refuses_at_load_a_model_the_feature_vector_cannot_feed(
