@@ -32,7 +32,7 @@ REQUEST_SECONDS = Histogram(
 )
 EVENTS_TOTAL = Counter(
     "forecall_events_ingested_total",
-    "Events received by ingest, by outcome (applied, duplicate).",
+    "Events received by ingest, by outcome (applied, duplicate, stale).",
     ["outcome"],
 )
 BATCHES_REJECTED_TOTAL = Counter(

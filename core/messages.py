@@ -63,6 +63,11 @@ class Message:
     error: str | None = None
     updated_at: float = 0.0
     meta: dict[str, str] = field(default_factory=dict)
+    # Kept by the outbox, not by callers: claims in a row that got no answer (a worker
+    # died or failed on the message), and whether a provider request was under way when
+    # its last worker went silent (a resend may then reach the customer twice).
+    claims: int = 0
+    in_flight: bool = False
 
     @property
     def route(self) -> Route:

@@ -92,6 +92,16 @@ class DispatcherSettings(BaseModel):
     max_attempts: int = Field(6, ge=1, le=50)
     lease_seconds: float = Field(60.0, gt=0)
     base_delay: float = Field(2.0, gt=0)
+    max_claims: int = Field(
+        5,
+        ge=1,
+        le=100,
+        description="claims without an answer (its workers died on it) before a message "
+        "goes to the dead letters as a poison message",
+    )
+    retention_days: float = Field(
+        30.0, ge=0, description="days finished outbox messages are kept; 0 keeps them forever"
+    )
     sweep_hour_utc: int | None = Field(
         6, ge=0, le=23, description="when the embedded dispatcher runs the daily sweep"
     )

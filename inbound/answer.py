@@ -61,6 +61,7 @@ def answer(found: Facts, decision: Decision) -> dict[str, Any]:
         "customer": summary(found),
         "reasons": [{"reason": r, "confidence": p} for r, p in found.reasons.top],
         "reason_source": found.reasons.source,
+        "reason_unknown": found.reasons.abstained,
         "churn": {
             "score": found.churn.score,
             "band": found.churn.band,

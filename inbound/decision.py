@@ -178,7 +178,7 @@ def context(found: Facts) -> Context:
         if (incident and incident.eta)
         else None
     )
-    reason, confidence = found.reasons.best
+    reason, confidence = found.reasons.reason  # "unknown" after an abstain: ask, not assert
     name = (record.get("name") or "").split()
     return Context(
         found.row,

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort
+
+from predictors.model_feed import Feed, FeedError
 
 log = logging.getLogger("forecall.models")
 
@@ -38,8 +41,16 @@ class OnnxModel:
             )
         except Exception as exc:  # onnxruntime raises its own exception types
             raise ModelError(f"{onnx_path.name}: cannot load ({exc})") from exc
-        self.input_name = self.session.get_inputs()[0].name
+        self.inputs: list[str] = [str(i.name) for i in self.session.get_inputs()]
+        self.input_name = self.inputs[0]
+        try:
+            self.feed = Feed.from_card(card, self.inputs)
+        except (FeedError, KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"{onnx_path.name}: the card does not fit the graph ({exc})") from exc
         self.output_name = _probability_output(self.session)
+        outputs = [str(o.name) for o in self.session.get_outputs()]
+        # Text reason models: per-class scores before normalisation, for the abstain.
+        self.scores_name = "scores" if "scores" in outputs else None
         self.mtime = onnx_path.stat().st_mtime
 
     @classmethod
@@ -54,12 +65,41 @@ class OnnxModel:
             raise ModelError(f"{name}: unreadable card ({exc})") from exc
         return cls(onnx_path, card)
 
-    def probabilities(self, inputs: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
+    def probabilities(
+        self, inputs: npt.NDArray[Any] | Mapping[str, npt.NDArray[Any]]
+    ) -> npt.NDArray[np.float32]:
+        """Class probabilities (columns in `classes` order) for a feed keyed by input name,
+        or for a matrix whose columns are `feed.columns` in order: a one-input model takes
+        it whole, a model with one input per feature gets one column per input."""
         try:
-            out = self.session.run([self.output_name], {self.input_name: inputs})[0]
+            if isinstance(inputs, Mapping):
+                feed = dict(inputs)
+            elif len(self.inputs) == 1:
+                feed = {self.input_name: inputs}
+            else:
+                feed = self.feed.from_matrix(inputs)
+            out = self.session.run([self.output_name], feed)[0]
         except Exception as exc:
             raise ModelError(f"{self.path.name}: inference failed ({exc})") from exc
         return np.asarray(out, dtype=np.float32)
+
+    def probabilities_and_scores(
+        self, inputs: npt.NDArray[Any]
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32] | None]:
+        """Probabilities and, when the graph has them, the unnormalised `scores`, in one
+        run (a one-input model: the text model)."""
+        if self.scores_name is None:
+            return self.probabilities(inputs), None
+        try:
+            p, s = self.session.run([self.output_name, self.scores_name], {self.input_name: inputs})
+        except Exception as exc:
+            raise ModelError(f"{self.path.name}: inference failed ({exc})") from exc
+        return np.asarray(p, dtype=np.float32), np.asarray(s, dtype=np.float32)
+
+    def score(self, rows: Sequence[Mapping[str, Any]]) -> npt.NDArray[np.float32]:
+        """Probabilities for rows of raw values keyed by the training table's column names
+        (the text column for a text model), encoded as the trainer encoded them."""
+        return self.probabilities(self.feed.from_rows(rows))
 
     def changed_on_disk(self) -> bool:
         try:

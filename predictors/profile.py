@@ -29,7 +29,8 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterable
-from typing import Any
+from copy import deepcopy
+from typing import Any, NamedTuple
 
 from core.events import Catalogue, Event, EventSpec
 from predictors.profile_codec import Seen, day_of, fingerprint
@@ -42,38 +43,50 @@ MAX_DEPOSITS = 5
 _FULL_MASK = (1 << HORIZON_DAYS) - 1
 
 
+class Folded(NamedTuple):
+    applied: int  # events that changed the profile (or were new to it)
+    stale: int  # events past the de-duplication window that changed nothing
+
+
 def apply(
     state: dict[str, Any], seen: Seen, events: Iterable[Event], catalogue: Catalogue, now: float
 ) -> int:
-    """Fold events into `state` and `seen` in place; return how many were new.
+    """Fold events into `state` and `seen` in place; return how many were new."""
+    return fold(state, seen, events, catalogue, now).applied
+
+
+def fold(
+    state: dict[str, Any], seen: Seen, events: Iterable[Event], catalogue: Catalogue, now: float
+) -> Folded:
+    """Fold events into `state` and `seen` in place; count what they did.
 
     Events that feed exact counts are remembered for the whole horizon, so a re-sent
     one never counts twice. Every other effect is idempotent by construction; those
-    events are remembered for a week only, to report re-sends as duplicates.
+    events are remembered for a week only, to report re-sends as duplicates. An event
+    older than what is remembered cannot be told from a re-send: it is applied, and
+    reported `stale` when that changed nothing (a re-send, or news already superseded).
     """
     today = day_of(now)
     counted_from = today - HORIZON_DAYS
     recent_from = today - DEDUPE_DAYS
-    new = 0
+    new = stale = 0
     for event in events:
         spec = catalogue.specs[event.type]
         day = day_of(event.ts)
-        if spec.windowed and spec.counting == "events":
-            if day > counted_from:
-                fp = fingerprint(event.id)
-                if fp in seen:
-                    continue
-                seen.add(fp, day, short_lived=False)
+        counted = spec.windowed and spec.counting == "events"
+        remembered = day > (counted_from if counted else recent_from)
+        before = None if remembered else deepcopy(state)
+        if remembered:
+            fp = fingerprint(event.id)
+            if fp in seen:
+                continue
+            seen.add(fp, day, short_lived=not counted)
+        if counted:
+            if remembered:
                 amount = event.data.get(spec.amount_field) if spec.amount_field else None
                 _count(state.setdefault("d", {}), event.type, day, amount, bucket_stride(spec))
-        else:
-            if day > recent_from:
-                fp = fingerprint(event.id)
-                if fp in seen:
-                    continue
-                seen.add(fp, day, short_lived=True)
-            if spec.windowed and day > counted_from:
-                _mark_day(state.setdefault("dm", {}), event.type, day)
+        elif spec.windowed and day > counted_from:
+            _mark_day(state.setdefault("dm", {}), event.type, day)
         last = state.setdefault("l", {})
         ts = int(event.ts)
         if ts > last.get(event.type, 0):
@@ -81,11 +94,14 @@ def apply(
         handler = _HANDLERS.get(event.type)
         if handler is not None:
             handler(state, event, ts)
-        new += 1
+        if before is not None and before == state:
+            stale += 1
+        else:
+            new += 1
     if state.get("pd", 0) < today:  # pruning once a day is enough to bound the size
         _prune(state, seen, today, catalogue)
         state["pd"] = today
-    return new
+    return Folded(new, stale)
 
 
 def _count(buckets: dict[str, list[Any]], type_: str, day: int, amount: Any, stride: int) -> None:

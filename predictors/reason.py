@@ -8,6 +8,7 @@ Without a context model, transparent rules stand in, and say so.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,17 +17,28 @@ import numpy.typing as npt
 
 from core.events import CONTACT_REASONS
 from predictors.features import INDEX
-from predictors.onnx_model import OnnxModel
+from predictors.onnx_model import ModelError, OnnxModel
+
+UNKNOWN = "unknown"  # the reason when the text model abstains: "none of these"
 
 
 @dataclass(frozen=True, slots=True)
 class ReasonPrediction:
     top: list[tuple[str, float]]
     source: str  # model | model+text | text | rules
+    # The caller said something none of the classes covers (the text model's card
+    # `abstain`): the service asks for the reason instead of asserting one.
+    abstained: bool = False
 
     @property
     def best(self) -> tuple[str, float]:
+        """The most likely class, whether or not the model abstained."""
         return self.top[0]
+
+    @property
+    def reason(self) -> tuple[str, float]:
+        """The reason to act on: (UNKNOWN, 0.0) after an abstain, else the best class."""
+        return (UNKNOWN, 0.0) if self.abstained else self.top[0]
 
 
 class ReasonPredictor:
@@ -40,6 +52,7 @@ class ReasonPredictor:
             if text
             else None
         )
+        self._abstain = _abstain_rule(text) if text else None
         prior = (context.card.get("class_prior") if context else None) or {}
         self._prior = np.array(
             [float(prior.get(c, 1.0 / len(self.classes))) for c in self.classes], np.float32
@@ -55,15 +68,43 @@ class ReasonPredictor:
         else:
             p = rules(row[0], self.classes)
             source = "rules"
+        abstained = False
         if utterance and self.text is not None and self._text_order is not None:
-            t = self.text.probabilities(np.array([[utterance]], dtype=object))[0]
+            text_p, text_s = self.text.probabilities_and_scores(
+                np.array([[utterance]], dtype=object)
+            )
+            t = text_p[0]
             aligned = np.where(self._text_order >= 0, t[self._text_order], 1e-6)
             p = p * aligned / np.maximum(self._prior, 1e-6)
             source += "+text"
+            if self._abstain is not None:
+                abstained = self._abstain(t, None if text_s is None else text_s[0])
         total = float(p.sum())
         p = p / total if total > 0 else np.full(len(p), 1.0 / len(p), np.float32)
         order = np.argsort(-p)[:k]
-        return ReasonPrediction([(self.classes[i], round(float(p[i]), 4)) for i in order], source)
+        top = [(self.classes[i], round(float(p[i]), 4)) for i in order]
+        return ReasonPrediction(top, source, abstained)
+
+
+Abstain = Callable[[npt.NDArray[np.float32], npt.NDArray[np.float32] | None], bool]
+
+
+def _abstain_rule(model: OnnxModel) -> Abstain | None:
+    """When the text model says "none of these", from its card's `abstain`: its top score
+    (the graph's `scores`, or its probabilities) under the threshold chosen in training,
+    or its out-of-scope class on top."""
+    rule = model.card.get("abstain") or {}
+    if rule.get("method") == "threshold":
+        threshold = float(rule["threshold"])
+        if rule.get("score") == "scores":
+            if model.scores_name is None:
+                raise ModelError(f"{model.path.name}: the card's abstain reads `scores`")
+            return lambda p, s: bool(s is not None and s.max() < threshold)
+        return lambda p, s: bool(p.max() < threshold)
+    if rule.get("method") == "label" and rule.get("label") in model.classes:
+        at = model.classes.index(rule["label"])
+        return lambda p, s: int(np.argmax(p)) == at
+    return None
 
 
 def _columns(model: OnnxModel) -> npt.NDArray[np.intp] | None:
@@ -105,4 +146,5 @@ def describe(prediction: ReasonPrediction) -> dict[str, Any]:
     return {
         "top": [{"reason": r, "confidence": p} for r, p in prediction.top],
         "source": prediction.source,
+        "abstained": prediction.abstained,
     }

@@ -10,7 +10,7 @@ from pathlib import Path
 from prometheus_client import Gauge
 
 from predictors.churn import ChurnPredictor
-from predictors.features import new_row
+from predictors.features import INDEX, new_row
 from predictors.onnx_model import ModelError, OnnxModel
 from predictors.reason import ReasonPredictor
 
@@ -34,6 +34,8 @@ class ModelRegistry:
     def _try(self, name: str) -> OnnxModel | None:
         try:
             model = OnnxModel.load(self.directory, name)
+            if not name.endswith("_text"):
+                _check_vector(model)
             self.problems.pop(name, None)
             MODEL_FALLBACK.labels(name).set(0)
             return model
@@ -77,3 +79,17 @@ class ModelRegistry:
             name: ("fallback" if model is None else str(model.card.get("version", "loaded")))
             for name, model in self._models.items()
         }
+
+
+def _check_vector(model: OnnxModel) -> None:
+    """The context and churn models read the profile's feature vector; a model trained on
+    columns the vector lacks (a CRM export's `Contract`, say) can be scored with
+    `OnnxModel.score` but not served here, and is refused at load with the names."""
+    unknown = [c for c in model.feed.columns if c not in INDEX]
+    text = [s.name for s in model.feed.slots if s.string]
+    if unknown or text:
+        shown = ", ".join(unknown[:8]) + (", …" if len(unknown) > 8 else "")
+        raise ModelError(
+            f"{model.path.name}: reads columns the profile's feature vector does not carry "
+            f"({shown or ', '.join(text)}); train it on `models.dataset` features"
+        )

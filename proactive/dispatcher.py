@@ -6,6 +6,14 @@ finish it, retry it later with backoff, fall back to the customer's next channel
 it up to the dead-letter queue. Delivery is at least once; the message id travels to the
 provider as its idempotency key so that a retry after a crash is not a second message.
 
+The window for a second message is kept to the requests under way: each message is marked
+in flight (`Outbox.start`, which also renews its lease and checks the worker still holds
+it) just before its provider request, and finished the moment the provider answers. A
+claim that sat past its lease (a slow rate limit) and went to another worker is dropped
+here, not sent twice. A message claimed `max_claims` times without an answer (it kills or
+breaks its workers) is buried by the claim itself. Finished messages older than the
+retention period are purged on a timer.
+
 A provider with a bulk endpoint (`BatchChannel` with `max_batch` > 1) gets its messages
 in chunks, one request each: the policy, limits and outcomes stay per message.
 """
@@ -24,10 +32,12 @@ from core.clock import Clock
 from core.errors import ProviderError
 from core.messages import Message, Status
 from proactive.breaker import CircuitBreaker
-from proactive.metrics import DISPATCH_SECONDS, MESSAGES_TOTAL
+from proactive.metrics import DISPATCH_SECONDS, MESSAGES_TOTAL, PURGED_TOTAL
 from proactive.ratelimit import TokenBucket
 
 log = logging.getLogger("forecall.dispatcher")
+PURGE_CHUNK = 1000
+PURGE_CHUNKS_PER_TURN = 10
 
 
 @dataclass(frozen=True)
@@ -56,6 +66,9 @@ class DispatchSettings:
     base_delay: float = 2.0
     max_delay: float = 900.0
     idle_sleep: float = 0.05
+    max_claims: int = 5  # claims without an answer before a message is a poison message
+    retention_seconds: float = 30 * 86400.0  # finished messages kept; 0 keeps them forever
+    purge_every: float = 3600.0
 
 
 def backoff(attempt: int, base: float, cap: float, retry_after: float | None) -> float:
@@ -88,12 +101,17 @@ class Dispatcher:
         self.settings = settings or DispatchSettings()
         self.breakers = {name: CircuitBreaker(clock.now) for name in channels}
         self._slots = asyncio.Semaphore(self.settings.concurrency)
+        self._next_purge = 0.0
 
     async def run_once(self) -> int:
         """Claim one batch and handle it; the number of messages handled."""
         now = self.clock.now()
         claimed = await self.outbox.claim(
-            self.worker_id, self.settings.batch, now, self.settings.lease_seconds
+            self.worker_id,
+            self.settings.batch,
+            now,
+            self.settings.lease_seconds,
+            self.settings.max_claims,
         )
         if not claimed:
             return 0
@@ -121,6 +139,7 @@ class Dispatcher:
         """Work until `stop` is set; finish the batch in hand first (graceful shutdown)."""
         while not stop.is_set():
             try:
+                await self._purge_when_due()
                 handled = await self.run_once()
             except Exception:
                 log.exception(
@@ -133,6 +152,50 @@ class Dispatcher:
                     await asyncio.wait_for(stop.wait(), self.settings.idle_sleep)
                 except TimeoutError:
                     pass
+
+    async def purge(self, now: float, chunks: int = 1_000_000) -> int:
+        """Remove finished messages older than the retention period, `PURGE_CHUNK` at a
+        time, at most `chunks` times; how many went."""
+        if self.settings.retention_seconds <= 0:
+            return 0
+        before, total = now - self.settings.retention_seconds, 0
+        for _ in range(chunks):
+            n = await self.outbox.purge(before, PURGE_CHUNK)
+            total += n
+            if n < PURGE_CHUNK:
+                break
+        PURGED_TOTAL.inc(total)
+        return total
+
+    async def _purge_when_due(self) -> None:
+        now = self.clock.now()
+        if now < self._next_purge:
+            return
+        # A few chunks between batches, so a long backlog of old messages (the first
+        # purge of a busy outbox) never holds up sending; the rest on the next turn.
+        purged = await self.purge(now, PURGE_CHUNKS_PER_TURN)
+        more = purged >= PURGE_CHUNK * PURGE_CHUNKS_PER_TURN
+        self._next_purge = now if more else now + self.settings.purge_every
+        if purged:
+            log.info("outbox purged", extra={"worker": self.worker_id, "messages": purged})
+
+    async def _start(self, messages: Sequence[Message]) -> list[Message]:
+        """Mark messages in flight just before their request; those whose claim went to
+        another worker meanwhile are left to it."""
+        held = await self.outbox.start(
+            [m.id for m in messages],
+            self.worker_id,
+            self.clock.now(),
+            self.settings.lease_seconds,
+        )
+        for message in messages:
+            if message.id not in held:
+                MESSAGES_TOTAL.labels(message.route.channel, "lost").inc()
+            elif message.in_flight:
+                # Its last worker died mid-request: without de-duplication at the
+                # provider, this may be the customer's second copy.
+                MESSAGES_TOTAL.labels(message.route.channel, "resent").inc()
+        return [m for m in messages if m.id in held]
 
     async def _guarded(self, message: Message) -> None:
         async with self._slots:
@@ -171,11 +234,14 @@ class Dispatcher:
             return
         breaker = self.breakers[route.channel]
         if not breaker.allows():
+            message.error = f"deferred: {route.channel} circuit open"
             await self.outbox.retry(message, breaker.retry_at(), self.clock.now())
             return
         limit = self.limits.get(route.channel)
         if limit is not None:
             await limit.acquire()
+        if not await self._start([message]):
+            return
         with DISPATCH_SECONDS.labels(route.channel).time():
             try:
                 result = await channel.send(_outbound(message))
@@ -201,11 +267,16 @@ class Dispatcher:
         breaker = self.breakers[name]
         now = self.clock.now()
         if not breaker.allows():
+            for m in ready:
+                m.error = f"deferred: {name} circuit open"
             await asyncio.gather(*(self.outbox.retry(m, breaker.retry_at(), now) for m in ready))
             return
         limit = self.limits.get(name)
         if limit is not None:
             await limit.acquire(len(ready))
+        ready = await self._start(ready)
+        if not ready:
+            return
         with DISPATCH_SECONDS.labels(name).time():
             try:
                 results = await channel.send_many([_outbound(m) for m in ready])
@@ -288,6 +359,9 @@ class Dispatcher:
 def _outbound(message: Message) -> OutboundMessage:
     route = message.route
     return OutboundMessage(
+        # A request of ours may have reached the provider before: a worker died in
+        # flight, or an attempt on this route timed out or failed without a clear no.
+        resend=message.in_flight or message.attempts > 0,
         id=message.id,
         customer_id=message.customer_id,
         channel=route.channel,

@@ -189,6 +189,7 @@ class Incidents:
                 )
                 for channel, address in choice.routes
             ]
+            due_at = not_before(now, zone, "service", critical, self.policy)
             messages.append(
                 Message(
                     id=f"inc:{incident.id}:{tag}:{customer_id}",
@@ -196,13 +197,18 @@ class Incidents:
                     group=group(incident.id),
                     category="service",
                     routes=routes,
-                    due_at=not_before(now, zone, "service", critical, self.policy),
+                    due_at=due_at,
                     created_at=now,
                     critical=critical,
+                    # Shown wherever the message is listed until it goes out.
+                    error=f"deferred: {QUIET_HOURS}" if due_at > now else None,
                     meta={"incident": incident.id, "kind": kind},
                 )
             )
         return messages
+
+
+QUIET_HOURS = "quiet_hours"
 
 
 def group(incident_id: str) -> str:

@@ -6,7 +6,9 @@ from prometheus_client import Counter, Gauge, Histogram
 
 MESSAGES_TOTAL = Counter(
     "forecall_messages_total",
-    "Outbound message outcomes by channel (sent, retry, rejected, dead, failed, suppressed).",
+    "Outbound message outcomes by channel (sent, retry, rejected, dead, failed, suppressed,"
+    " resent: sent again after its worker died mid-request, lost: claim taken over before"
+    " the request).",
     ["channel", "outcome"],
 )
 DISPATCH_SECONDS = Histogram(
@@ -14,6 +16,9 @@ DISPATCH_SECONDS = Histogram(
     "Time a provider took to accept or refuse one message.",
     ["channel"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+PURGED_TOTAL = Counter(
+    "forecall_outbox_purged_total", "Finished outbox messages removed by retention."
 )
 FOLLOWUPS_TOTAL = Counter(
     "forecall_followups_total",

@@ -110,6 +110,8 @@ def make_dispatcher(
             lease_seconds=d.lease_seconds,
             max_attempts=d.max_attempts,
             base_delay=d.base_delay,
+            max_claims=d.max_claims,
+            retention_seconds=d.retention_days * 86400.0,
         ),
         on_sent=notes.on_sent if notes is not None else None,
     )

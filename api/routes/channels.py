@@ -109,7 +109,9 @@ async def message(message_id: str, outbox: OutboxDep, _: AdminKey) -> OrjsonResp
             "channel": found.route.channel,
             "step": found.step,
             "attempts": found.attempts,
+            # Why it has not gone out yet ("deferred: <reason>") or why it failed.
             "error": found.error,
+            "due_at": found.due_at,
             "provider_message_id": found.provider_message_id,
         }
     )

@@ -21,7 +21,7 @@ from core.batch import validate_batch
 from core.errors import InvalidInput
 from core.incidents import Incident
 from proactive.deflection import count_contacts
-from profiles.ingest import ingest
+from profiles.ingest import STALE_REASON, ingest
 
 router = APIRouter(prefix="/v1", tags=["events"])
 
@@ -85,8 +85,15 @@ async def post_events(
         await count_contacts(store, outbox, await open_incidents(store), contacts)
     EVENTS_TOTAL.labels("applied").inc(result.applied)
     EVENTS_TOTAL.labels("duplicate").inc(result.duplicates)
+    EVENTS_TOTAL.labels("stale").inc(result.stale)
     return json_response(
-        {"received": result.received, "applied": result.applied, "duplicates": result.duplicates}
+        {
+            "received": result.received,
+            "applied": result.applied,
+            "duplicates": result.duplicates,
+            "stale": result.stale,
+            "stale_reason": STALE_REASON if result.stale else None,
+        }
     )
 
 

@@ -34,6 +34,7 @@ class OutboundMessage:
     params: Mapping[str, str] = field(default_factory=dict)
     locale: str = "ru"
     metadata: Mapping[str, str] = field(default_factory=dict)  # incident id, scenario...
+    resend: bool = False  # an earlier request with this id may have reached the provider
 
 
 @dataclass(frozen=True, slots=True)

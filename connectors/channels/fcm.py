@@ -14,6 +14,11 @@ The address is the device's registration token. FCM's `errorCode` maps like this
     QUOTA_EXCEEDED (429, Retry-After), UNAVAILABLE (503),
     INTERNAL (500), timeouts                             -> retry
 
+FCM has no idempotency key: a resend after a lost answer is a second push. What it has is
+display de-duplication, so each push carries our id (hashed when longer than APNs' 64
+bytes) as Android's `notification.tag`, the web push `tag` and the `apns-collapse-id`
+header: a second copy replaces the first on the device instead of showing twice.
+
 FCM has no delivery webhook; the app may report receipts and opens itself to
 `/v1/channels/<name>/callback` with `X-Forecall-Token: <callback_secret>` and
 `{"message_id": "<our id>", "status": "delivered" | "opened"}` (the id travels in the
@@ -23,6 +28,7 @@ push's `data.message_id`).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from collections.abc import Mapping
@@ -52,6 +58,13 @@ PERMANENT = frozenset(
     {"UNREGISTERED", "INVALID_ARGUMENT", "SENDER_ID_MISMATCH", "THIRD_PARTY_AUTH_ERROR"}
 )
 EARLY = 300.0  # refresh the access token this long before it expires
+
+
+def collapse_id(message_id: str) -> str:
+    """Our id as a notification tag: as is up to APNs' 64 bytes, else a stable hash."""
+    if len(message_id.encode()) <= 64:
+        return message_id
+    return "fc-" + hashlib.sha256(message_id.encode()).hexdigest()[:61]
 
 
 class FcmConfig(BaseModel):
@@ -158,6 +171,7 @@ class FcmChannel:
     async def send(self, message: OutboundMessage) -> SendResult:
         if not message.text.strip():
             raise ProviderError(self.name, "empty text", permanent=True)
+        collapse = collapse_id(message.id)
         payload = {
             "message": {
                 "token": message.address,
@@ -166,6 +180,9 @@ class FcmChannel:
                     "body": message.text,
                 },
                 "data": {"message_id": message.id},
+                "android": {"notification": {"tag": collapse}},
+                "apns": {"headers": {"apns-collapse-id": collapse}},
+                "webpush": {"notification": {"tag": collapse}},
             }
         }
         token = await self.access_token()

@@ -10,12 +10,17 @@ id=<client id>, fmt=3 (JSON) and charset=utf-8. The answer is {"id": ..., "cnt":
     8 the number cannot be reached                          -> permanent
     3 not enough money      -> retried after 5 min (a top-up fixes it; dead letters revive)
     4 IP temporarily blocked after frequent errors         -> retried after 1 min
-    9 the same send request again within a minute -> accepted: SMSC already has it (our
-                            first try got through and its answer was lost), and sending
-                            it again after the window would reach the phone twice
+    9 the same send request again within a minute, or 15+ requests at once on one login
+                            -> on a resend (an earlier request of ours may have got
+                            through, its answer lost): accepted, SMSC has the first one;
+                            on a first request: retried after a minute (it was the
+                            concurrency limit, and nothing was sent)
 
-`id` is ours: SMSC echoes it in status callbacks and is asked to dedupe by it. It takes up
-to 40 of [A-Za-z0-9._-]; other message ids are sent as a stable hash ("fc-" + sha256).
+`id` is ours: SMSC echoes it in status callbacks. It is "not necessarily unique" (SMSC's
+words): SMSC does not dedupe by it, only refuses an identical request within a minute. So
+a resend within a minute is dropped there, and one later (a dispatcher lease longer than
+a minute ran out first) reaches the phone twice. It takes up to 40 of [A-Za-z0-9._-];
+other message ids are sent as a stable hash ("fc-" + sha256).
 
 Callbacks ("Передача статусов и сообщений на обработчик Клиента") are forms, or JSON with
 fmt=3 in the handler URL. They are authenticated by the hash SMSC adds when the handler URL
@@ -131,9 +136,17 @@ class SmscChannel(HttpSmsChannel):
         try:
             return await super().send(message)
         except ProviderError as exc:
-            if exc.provider_code == DUPLICATE:
+            if exc.provider_code != DUPLICATE:
+                raise
+            if message.resend:
                 return SendResult(self.client_id(message))
-            raise
+            raise ProviderError(
+                self.name,
+                "error 9: too many requests at once",
+                permanent=False,
+                retry_after=60.0,
+                provider_code=DUPLICATE,
+            ) from None
 
     def parse_callback(self, headers: Mapping[str, str], body: bytes) -> list[CallbackEvent]:
         if not self._callback_secret:

@@ -20,6 +20,12 @@ RANK: dict[Status, int] = {
     Status.dead: 5,
 }
 PROVIDER_WORDS = frozenset({Status.sent, Status.delivered, Status.read, Status.failed})
+# A claim that expired this many times in a row marks a suspect: claims take one at a time.
+SUSPECT_CLAIMS = 2
+
+
+def poison_reason(claims: int) -> str:
+    return f"claimed {claims} times without an answer: its worker died or failed on it each time"
 
 
 def open_outbox(store_url: str) -> Outbox:

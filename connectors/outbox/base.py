@@ -4,6 +4,9 @@ Two implementations, chosen with the store URL: `sqlite.py` (a table) and `redis
 (a stream with a consumer group, a sorted set for schedules, a dead-letter stream).
 Delivery is at least once: a worker that dies mid-send leaves its claim to expire, and
 another worker takes the message again with the same id (the provider's idempotency key).
+Only a message marked in flight (`start`) when its worker died can reach the provider
+twice; every answer (finish, retry, bury, a provider's word) clears the mark and the
+count of unanswered claims.
 """
 
 from __future__ import annotations
@@ -19,9 +22,30 @@ class Outbox(Protocol):
         """Add messages; an id already known is ignored. Returns how many were new."""
         ...
 
-    async def claim(self, worker: str, limit: int, now: float, lease: float) -> list[Message]:
+    async def claim(
+        self, worker: str, limit: int, now: float, lease: float, max_claims: int = 0
+    ) -> list[Message]:
         """Up to `limit` messages due by `now`, marked `sending` for `worker` for `lease`
-        seconds; includes messages whose previous claim expired (a crashed worker's)."""
+        seconds; includes messages whose previous claim expired (a crashed worker's),
+        with `claims` (claims in a row without an answer) and `in_flight` (the last
+        worker had started a provider request) as they stand. At most one message whose
+        claim expired twice or more in a row comes per call. A message whose claim
+        expired `max_claims` times in a row goes to the dead letters instead, its error
+        saying so (a poison message); 0 sets no limit."""
+        ...
+
+    async def start(
+        self, message_ids: Sequence[str], worker: str, now: float, lease: float
+    ) -> set[str]:
+        """Mark claimed messages as in flight, just before their provider request, and
+        renew their lease from `now`. Returns the ids `worker` still holds: one whose
+        lease ran out and went to another worker, or that was erased, must not be sent."""
+        ...
+
+    async def purge(self, before: float, limit: int) -> int:
+        """Remove up to `limit` finished messages (final statuses, dead letters included)
+        whose due time and last change are both before `before`; group counts keep them.
+        Returns how many went: call again while it returns `limit`."""
         ...
 
     async def finish(self, message: Message, now: float) -> None:

@@ -22,7 +22,7 @@ import redis.asyncio as aioredis
 from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError, RedisError, ResponseError
 
-from connectors.outbox import PROVIDER_WORDS, RANK, redis_scripts
+from connectors.outbox import PROVIDER_WORDS, RANK, poison_reason, redis_scripts
 from connectors.store import keys
 from connectors.store.redis_client import connect
 from core.errors import StoreUnavailable
@@ -34,6 +34,7 @@ QUEUE_KEYS = [
     keys.outbox_leases(),
     keys.outbox_totals(),
     keys.outbox_dead(),
+    keys.outbox_done(),
 ]
 PREFIXES = [
     keys.outbox_message(""),
@@ -59,6 +60,8 @@ class RedisOutbox:
         self._swap = client.register_script(redis_scripts.SWAP)
         self._cancel = client.register_script(redis_scripts.CANCEL)
         self._erase = client.register_script(redis_scripts.ERASE)
+        self._start = client.register_script(redis_scripts.START)
+        self._purge = client.register_script(redis_scripts.PURGE)
 
     @classmethod
     def from_url(cls, url: str, *, socket_timeout: float = 2.0) -> RedisOutbox:
@@ -122,12 +125,39 @@ class RedisOutbox:
         finally:
             await pool.release(conn)
 
-    async def claim(self, worker: str, limit: int, now: float, lease: float) -> list[Message]:
+    async def claim(
+        self, worker: str, limit: int, now: float, lease: float, max_claims: int = 0
+    ) -> list[Message]:
         if limit <= 0:
             return []
         with _translated("claim"):
-            raws = await self._run(self._claim, worker, repr(now), repr(now + lease), limit)
-        return [_message(raw, Status.sending, now) for raw in raws]
+            raws, poison = await self._run(
+                self._claim, worker, repr(now), repr(now + lease), limit, max_claims
+            )
+        for i in range(0, len(poison), 2):
+            # Held for this worker by the claim: nobody else buries or sends it meanwhile.
+            dead = _message(poison[i], Status.sending, now)
+            dead.error = poison_reason(int(poison[i + 1]))
+            await self.bury(dead, now)
+        return [
+            _message(raws[i], Status.sending, now, int(raws[i + 1]), bool(raws[i + 2]))
+            for i in range(0, len(raws), 3)
+        ]
+
+    async def start(
+        self, message_ids: Sequence[str], worker: str, now: float, lease: float
+    ) -> set[str]:
+        if not message_ids:
+            return set()
+        with _translated("start"):
+            held = await self._run(self._start, worker, repr(now + lease), *message_ids)
+        return {_text(raw) or "" for raw in held}
+
+    async def purge(self, before: float, limit: int) -> int:
+        if limit <= 0:
+            return 0
+        with _translated("purge"):
+            return int(await self._run(self._purge, repr(before), limit))
 
     async def finish(self, message: Message, now: float) -> None:
         if message.status not in FINAL or message.status is Status.dead:
@@ -158,10 +188,13 @@ class RedisOutbox:
 
     async def get(self, message_id: str) -> Message | None:
         with _translated("read"):
-            raw, status, updated_at = await self._r.hmget(
-                keys.outbox_message(message_id), ["j", "s", "u"]
+            raw, status, updated_at, claims, flying = await self._r.hmget(
+                keys.outbox_message(message_id), ["j", "s", "u", "c", "f"]
             )
-        return _stored(raw, status, updated_at)
+        found = _stored(raw, status, updated_at)
+        if found is not None:
+            found.claims, found.in_flight = int(claims or 0), bool(flying)
+        return found
 
     async def set_status(
         self, message_id: str, status: Status, now: float, error: str | None = None
@@ -274,9 +307,12 @@ def _text(raw: bytes | str | None) -> str | None:
     return raw.decode() if isinstance(raw, bytes) else raw
 
 
-def _message(raw: bytes | str, status: Status, updated_at: float) -> Message:
-    message = Message.loads(raw)  # the hash's `s` and `u` win over the JSON's
+def _message(
+    raw: bytes | str, status: Status, updated_at: float, claims: int = 0, flying: bool = False
+) -> Message:
+    message = Message.loads(raw)  # the hash's `s`, `u`, `c` and `f` win over the JSON's
     message.status, message.updated_at = status, updated_at
+    message.claims, message.in_flight = claims, flying
     return message
 
 

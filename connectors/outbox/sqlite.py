@@ -12,73 +12,17 @@ new rows per group itself (a trigger per inserted row cost 15% of the enqueue ra
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
 import orjson
 
-from connectors.outbox import PROVIDER_WORDS, RANK
+from connectors.outbox import PROVIDER_WORDS, RANK, poison_reason
+from connectors.outbox.sqlite_sql import ANSWERED, CLAIM, COLUMNS, FINISHED, POISON, SCHEMA
 from connectors.store.sqlite_db import Database, parse_url
 from core.messages import FINAL, Message, Status
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS outbox_messages (
-    id TEXT PRIMARY KEY,
-    customer_id TEXT NOT NULL,
-    grp TEXT NOT NULL,
-    status TEXT NOT NULL,
-    due_at REAL NOT NULL,
-    claimed_by TEXT,
-    lease_until REAL,
-    updated_at REAL NOT NULL,
-    payload BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS outbox_claim ON outbox_messages (status, due_at);
-CREATE INDEX IF NOT EXISTS outbox_pending_by_group ON outbox_messages (grp, customer_id)
-    WHERE status = 'pending';
-CREATE INDEX IF NOT EXISTS outbox_by_customer ON outbox_messages (customer_id);
-CREATE TABLE IF NOT EXISTS outbox_counts (
-    grp TEXT NOT NULL,
-    status TEXT NOT NULL,
-    n INTEGER NOT NULL,
-    PRIMARY KEY (grp, status)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS outbox_provider_ids (
-    channel TEXT NOT NULL,
-    provider_id TEXT NOT NULL,
-    message_id TEXT NOT NULL,
-    PRIMARY KEY (channel, provider_id)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS outbox_provider_ids_by_message ON outbox_provider_ids (message_id);
-CREATE TRIGGER IF NOT EXISTS outbox_count_move AFTER UPDATE OF status ON outbox_messages
-WHEN old.status <> new.status BEGIN
-    UPDATE outbox_counts SET n = n - 1 WHERE grp = old.grp AND status = old.status;
-    INSERT INTO outbox_counts (grp, status, n) VALUES (new.grp, new.status, 1)
-        ON CONFLICT (grp, status) DO UPDATE SET n = n + 1;
-END;
-CREATE TRIGGER IF NOT EXISTS outbox_count_delete AFTER DELETE ON outbox_messages BEGIN
-    UPDATE outbox_counts SET n = n - 1 WHERE grp = old.grp AND status = old.status;
-END;
-"""
-
-# Expired claims first (there are few: at most what the workers hold), then due pending
-# messages in due order; each half is a range of the (status, due_at) index, limited
-# before anything is sorted, so a claim costs the same with a million waiting.
-CLAIM = """
-UPDATE outbox_messages SET status = 'sending', claimed_by = ?, lease_until = ?, updated_at = ?
-WHERE id IN (
-    SELECT id FROM (
-        SELECT id FROM outbox_messages
-        WHERE status = 'sending' AND lease_until <= ? ORDER BY lease_until LIMIT ?)
-    UNION ALL
-    SELECT id FROM (
-        SELECT id FROM outbox_messages
-        WHERE status = 'pending' AND due_at <= ? ORDER BY due_at LIMIT ?)
-    LIMIT ?)
-RETURNING payload
-"""
-COLUMNS = "payload, status, updated_at"
 
 
 class SQLiteOutbox:
@@ -87,6 +31,8 @@ class SQLiteOutbox:
         # power loss, not only a process crash.
         self._db = Database(path, SCHEMA, synchronous, what="outbox")
         self.path = path
+        with self._db.write() as db:
+            _add_columns(db)
 
     @classmethod
     def from_url(cls, url: str) -> SQLiteOutbox:
@@ -119,15 +65,70 @@ class SQLiteOutbox:
                 added += new
         return added
 
-    async def claim(self, worker: str, limit: int, now: float, lease: float) -> list[Message]:
+    async def claim(
+        self, worker: str, limit: int, now: float, lease: float, max_claims: int = 0
+    ) -> list[Message]:
         if limit <= 0:
             return []
         with self._db.write() as db:
+            if max_claims > 0:
+                for message_id, payload, claims in db.execute(
+                    POISON, (now, max_claims, limit)
+                ).fetchall():
+                    dead = _load(payload, Status.dead, now)
+                    dead.error = poison_reason(claims)
+                    db.execute(
+                        f"UPDATE outbox_messages SET status = 'dead', payload = ?, "
+                        f"updated_at = ?, {ANSWERED} WHERE id = ?",
+                        (_dump(dead, Status.dead, now), now, message_id),
+                    )
             rows = db.execute(
-                CLAIM, (worker, now + lease, now, now, limit, now, limit, limit)
+                CLAIM, (worker, now + lease, now, now, limit, now, now, limit, limit)
             ).fetchall()
-        claimed = [_load(payload, Status.sending, now) for (payload,) in rows]
+        claimed = [
+            _load(payload, Status.sending, now, claims, flying) for payload, claims, flying in rows
+        ]
         return sorted(claimed, key=lambda m: m.due_at)
+
+    async def start(
+        self, message_ids: Sequence[str], worker: str, now: float, lease: float
+    ) -> set[str]:
+        if not message_ids:
+            return set()
+        marks = ",".join("?" * len(message_ids))
+        with self._db.write() as db:
+            rows = db.execute(
+                f"UPDATE outbox_messages SET started_at = ?, lease_until = ? "
+                f"WHERE id IN ({marks}) AND status = 'sending' AND claimed_by = ? RETURNING id",
+                (now, now + lease, *message_ids, worker),
+            ).fetchall()
+        return {str(row[0]) for row in rows}
+
+    async def purge(self, before: float, limit: int) -> int:
+        # Finished messages whose time came before `before`: a range of the (status,
+        # due_at) index per status, then their last change checked. Group counts keep
+        # them: an incident's report still says how many were told.
+        marks = ",".join("?" * len(FINISHED))
+        with self._db.write() as db:
+            rows = db.execute(
+                f"SELECT id, grp, status FROM outbox_messages WHERE status IN ({marks}) "
+                "AND due_at < ? AND updated_at < ? LIMIT ?",
+                (*FINISHED, before, before, limit),
+            ).fetchall()
+            if not rows:
+                return 0
+            ids = [row[0] for row in rows]
+            gone: dict[tuple[str, str], int] = {}
+            for _, group, status in rows:
+                gone[(group, status)] = gone.get((group, status), 0) + 1
+            id_marks = ",".join("?" * len(ids))
+            db.execute(f"DELETE FROM outbox_provider_ids WHERE message_id IN ({id_marks})", ids)
+            db.execute(f"DELETE FROM outbox_messages WHERE id IN ({id_marks})", ids)
+            db.executemany(
+                "UPDATE outbox_counts SET n = n + ? WHERE grp = ? AND status = ?",
+                [(n, group, status) for (group, status), n in gone.items()],
+            )
+        return len(ids)
 
     async def finish(self, message: Message, now: float) -> None:
         if message.status not in FINAL or message.status is Status.dead:
@@ -143,9 +144,11 @@ class SQLiteOutbox:
             if RANK[message.status] > RANK[Status(row[0])]:
                 db.execute(
                     "UPDATE outbox_messages SET status = ?, payload = ?, updated_at = ?, "
-                    "claimed_by = NULL, lease_until = NULL WHERE id = ?",
+                    f"{ANSWERED} WHERE id = ?",
                     (message.status, _dump(message, message.status, now), now, message.id),
                 )
+            else:
+                db.execute(f"UPDATE outbox_messages SET {ANSWERED} WHERE id = ?", (message.id,))
             if message.provider_message_id is not None:
                 db.execute(
                     "INSERT OR REPLACE INTO outbox_provider_ids "
@@ -158,8 +161,7 @@ class SQLiteOutbox:
         with self._db.write() as db:
             db.execute(
                 "UPDATE outbox_messages SET status = 'pending', due_at = ?, payload = ?, "
-                "updated_at = ?, claimed_by = NULL, lease_until = NULL "
-                "WHERE id = ? AND status = 'sending'",
+                f"updated_at = ?, {ANSWERED} WHERE id = ? AND status = 'sending'",
                 (due_at, _dump(back, Status.pending, now), now, message.id),
             )
 
@@ -167,8 +169,7 @@ class SQLiteOutbox:
         with self._db.write() as db:
             db.execute(
                 "UPDATE outbox_messages SET status = 'dead', payload = ?, updated_at = ?, "
-                "claimed_by = NULL, lease_until = NULL "
-                "WHERE id = ? AND status IN ('pending', 'sending')",
+                f"{ANSWERED} WHERE id = ? AND status IN ('pending', 'sending')",
                 (_dump(message, Status.dead, now), now, message.id),
             )
 
@@ -195,7 +196,7 @@ class SQLiteOutbox:
                 message.error = error
             db.execute(
                 "UPDATE outbox_messages SET status = ?, payload = ?, updated_at = ?, "
-                "claimed_by = NULL, lease_until = NULL WHERE id = ?",
+                f"{ANSWERED} WHERE id = ?",
                 (status, _dump(message, status, now), now, message_id),
             )
         return message
@@ -226,7 +227,7 @@ class SQLiteOutbox:
             back = replace(_row(row), attempts=0, due_at=now)
             db.execute(
                 "UPDATE outbox_messages SET status = 'pending', due_at = ?, payload = ?, "
-                "updated_at = ? WHERE id = ?",
+                f"updated_at = ?, {ANSWERED} WHERE id = ?",
                 (now, _dump(back, Status.pending, now), now, message_id),
             )
         return True
@@ -273,12 +274,23 @@ def _dump(message: Message, status: Status, now: float) -> bytes:
     return orjson.dumps(replace(message, status=status, updated_at=now))
 
 
-def _load(payload: bytes, status: Status, updated_at: float) -> Message:
+def _load(
+    payload: bytes, status: Status, updated_at: float, claims: int = 0, flying: int = 0
+) -> Message:
     message = Message.loads(payload)
     message.status, message.updated_at = status, updated_at
+    message.claims, message.in_flight = claims, bool(flying)
     return message
 
 
 def _row(row: tuple[Any, ...]) -> Message:
-    payload, status, updated_at = row
-    return _load(payload, Status(status), updated_at)
+    payload, status, updated_at, claims, flying = row
+    return _load(payload, Status(status), updated_at, claims, flying)
+
+
+def _add_columns(db: sqlite3.Connection) -> None:
+    """Columns added since the table was first made, for files made before them."""
+    have = {row[1] for row in db.execute("PRAGMA table_info(outbox_messages)")}
+    for name, kind in (("claims", "INTEGER NOT NULL DEFAULT 0"), ("started_at", "REAL")):
+        if name not in have:
+            db.execute(f"ALTER TABLE outbox_messages ADD COLUMN {name} {kind}")

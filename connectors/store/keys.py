@@ -141,8 +141,9 @@ DEAD_LETTERS_MAXLEN = 100_000  # approximate cap (MAXLEN ~) of the dead-letter s
 def outbox_message(message_id: str) -> str:
     """HASH, no TTL: one message: `j` its JSON, `s` status and `u` updated_at (these two
     win over the JSON's), `g` group, `sid` its ready-stream entry while queued, `w` the
-    claiming worker, `did` its dead-letter entry, `pc`/`pid` the channel and provider id
-    once sent. Deleted only by erasure."""
+    claiming worker, `c` its claims in a row without an answer, `f` set while a provider
+    request is under way, `did` its dead-letter entry, `pc`/`pid` the channel and
+    provider id once sent. Deleted by erasure and by the retention purge."""
     return f"{OUTBOX_TAG}:m:{message_id}"
 
 
@@ -168,6 +169,12 @@ def outbox_dead() -> str:
     """STREAM, capped at DEAD_LETTERS_MAXLEN: ids of buried messages, oldest first;
     an entry is XDELed when its message is revived or erased."""
     return f"{OUTBOX_TAG}:dead"
+
+
+def outbox_done() -> str:
+    """ZSET, no TTL: ids of finished messages (final statuses, dead letters) by the time
+    they finished; the retention purge deletes those older than the retention period."""
+    return f"{OUTBOX_TAG}:done"
 
 
 def outbox_group_pending(group: str) -> str:

@@ -23,6 +23,9 @@ PARSE_SHARE = 0.95  # share of values that must parse for a text column to count
 UNIQUE_SHARE = 0.9  # a text column this unique is an identifier or free text, not a category
 MAX_CATEGORIES = 200  # one-hot beyond this bloats the model for little gain
 FREE_TEXT_LENGTH = 25  # mean characters above which a unique text column reads as prose
+NEARLY_UNIQUE = 0.95  # integers this unique per row are an identifier when they also look like one
+CODE_DIGITS = 5  # integers of one fixed width at least this long are codes (accounts, contracts)
+RESERVED_INPUTS = frozenset({"features", "text", "label", "probabilities"})  # the contract's names
 
 BOOLEAN_PAIRS = {
     frozenset({"yes", "no"}): "yes",
@@ -73,6 +76,32 @@ class ColumnPlan:
     def all_numeric(self) -> bool:
         return all(f.kind != "categorical" for f in self.features)
 
+    @property
+    def inputs(self) -> dict[str, str]:
+        """Feature name -> the ONNX input (and pipeline column) that carries it."""
+        names = [f.name for f in self.features]
+        return dict(zip(names, input_names(names), strict=True))
+
+
+def input_names(names: list[str]) -> list[str]:
+    """The graph input name of each column, in order: the one naming function for the
+    exported graph, the pipeline's columns and the feed. Characters other than letters,
+    digits and "_" become "_" (skl2onnx would rename them silently otherwise), a leading
+    digit gets a "_", and clashes with each other or with the contract's own names
+    (`label`, `probabilities`, ...) get a numeric suffix."""
+    taken: set[str] = set(RESERVED_INPUTS)
+    out: list[str] = []
+    for name in names:
+        base = re.sub(r"[^\w]", "_", name) or "_"
+        if base[0].isdigit():
+            base = "_" + base
+        candidate, n = base, 1
+        while candidate in taken:
+            candidate, n = f"{base}_{n}", n + 1
+        taken.add(candidate)
+        out.append(candidate)
+    return out
+
 
 def _is_id_name(name: str) -> bool:
     return bool(ID_NAME.search(name) or CAMEL_ID.search(name))
@@ -92,10 +121,34 @@ def _numeric_kind(name: str, values: pd.Series) -> Feature | Ignored:
     if set(np.asarray(distinct, dtype=float).tolist()) <= {0.0, 1.0}:
         return Feature(name, "boolean")
     integral = bool(np.all(np.mod(present.to_numpy(dtype=float), 1) == 0))
-    if integral and len(distinct) == len(present):
-        if _is_id_name(name) or present.is_monotonic_increasing:
-            return Ignored(name, "id-like: every value is a distinct integer")
+    if integral:
+        why = _integer_id(name, present, len(distinct))
+        if why:
+            return Ignored(name, f"id-like: {why}")
     return Feature(name, "numeric")
+
+
+def _integer_id(name: str, present: pd.Series, distinct: int) -> str | None:
+    """Why a column of integers is an identifier rather than a quantity, or None. The
+    values decide, whatever the column is called: nearly one distinct value per row, and
+    either dense (a shuffled row number), in file order, or codes of one fixed width
+    (account and contract numbers). Amounts are rarely any of those."""
+    share = distinct / len(present)
+    if share < NEARLY_UNIQUE or distinct <= 20:
+        return None
+    values = present.to_numpy(dtype=float)
+    low, high = float(values.min()), float(values.max())
+    if _is_id_name(name):
+        return f"the name says identifier and {share:.0%} of values are distinct integers"
+    if present.is_monotonic_increasing:
+        return f"{share:.0%} of values are distinct integers in increasing order"
+    if high - low + 1 <= 1.1 * distinct:
+        return f"{share:.0%} of values are distinct consecutive integers ({low:.0f}..{high:.0f})"
+    digits = pd.Series(np.floor(np.log10(np.maximum(np.abs(values), 1))) + 1)
+    width = int(digits.mode().iloc[0])
+    if width >= CODE_DIGITS and float((digits == width).mean()) >= NEARLY_UNIQUE:
+        return f"{share:.0%} of values are distinct {width}-digit codes"
+    return None
 
 
 def _text_kind(name: str, text: pd.Series) -> Feature | Ignored | Literal["datetime"]:
@@ -106,6 +159,9 @@ def _text_kind(name: str, text: pd.Series) -> Feature | Ignored | Literal["datet
         return Ignored(name, "constant: a single value")
     numbers = pd.to_numeric(present, errors="coerce")
     if numbers.notna().mean() >= PARSE_SHARE:
+        codes = present.str.fullmatch(r"0\d+").mean()  # leading zeros: a code, not a number
+        if codes >= 0.05 and len(distinct) / len(present) >= NEARLY_UNIQUE:
+            return Ignored(name, "id-like: distinct digit codes with leading zeros")
         return _numeric_kind(name, numbers)
     pair = frozenset(str(v) for v in distinct)
     if pair in BOOLEAN_PAIRS:

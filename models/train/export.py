@@ -4,9 +4,12 @@ The contract the runtime relies on:
 
 - tabular, every feature numeric or boolean: one float32 input `features` [None, F], the
   columns in the card's feature order;
-- tabular with categorical features: one input per feature, named after it, float32
-  [None, 1] for numbers and booleans, string [None, 1] for categories ("" when missing);
-- text: one string input `text` [None, 1];
+- tabular with categorical features: one input per feature, float32 [None, 1] for
+  numbers and booleans, string [None, 1] for categories ("" when missing), named by
+  `columns.input_names` (the feature's name with anything but letters, digits and "_"
+  turned into "_"; the card's `inputs[].column` gives the feature each one carries);
+- text: one string input `text` [None, 1], and a third output `scores` (float32
+  [None, C]: each class's calibrated score before normalisation, which the abstain reads);
 - outputs: `label` (string [None]) and `probabilities` (float32 [None, C], the card's
   classes in column order). Missing numbers are NaN; the graph imputes them.
 """
@@ -36,6 +39,7 @@ OPSET = {"": 17, "ai.onnx.ml": 3}
 # missing from slim images, C.UTF-8 ships with glibc and lowercases Cyrillic correctly.
 TEXT_LOCALE = "C.UTF-8"
 PARITY_TOLERANCE = 1e-4
+SCORES = "scores"  # text models: calibrated per-class scores before normalisation
 MAX_DIFFERING_SHARE = 0.005
 
 
@@ -50,9 +54,11 @@ def tabular_inputs(plan: ColumnPlan) -> list[dict[str, Any]]:
                 "columns": [f.name for f in plan.features],
             }
         ]
+    inputs = plan.inputs
     return [
         {
-            "name": f.name,
+            "name": inputs[f.name],
+            "column": f.name,
             "dtype": "string" if f.kind == "categorical" else "float32",
             "shape": [None, 1],
         }
@@ -67,12 +73,13 @@ def tabular_feed(prepared: pd.DataFrame, plan: ColumnPlan) -> dict[str, np.ndarr
     if plan.all_numeric:
         return {"features": prepared.to_numpy(dtype=np.float32)}
     feed: dict[str, np.ndarray] = {}
+    inputs = plan.inputs
     for feature in plan.features:
         column = prepared[feature.name].to_numpy()
         if feature.kind == "categorical":
-            feed[feature.name] = column.astype(object).reshape(-1, 1)
+            feed[inputs[feature.name]] = column.astype(object).reshape(-1, 1)
         else:
-            feed[feature.name] = column.astype(np.float32).reshape(-1, 1)
+            feed[inputs[feature.name]] = column.astype(np.float32).reshape(-1, 1)
     return feed
 
 
@@ -98,13 +105,38 @@ def _tree_converter_fix() -> Iterator[None]:
         tree_ensemble.add_node = original
 
 
-def _convert(pipeline: Pipeline, types: list[tuple[str, Any]], options: dict[int, Any]) -> bytes:
+def _convert(
+    pipeline: Pipeline,
+    types: list[tuple[str, Any]],
+    options: dict[int, Any],
+    scores: bool = False,
+) -> bytes:
     with warnings.catch_warnings(), _tree_converter_fix():
         # The char-analyzer converter warns that it "may not work"; the parity check
         # below is what decides.
         warnings.simplefilter("ignore")
         model = to_onnx(pipeline, initial_types=types, options=options, target_opset=OPSET)
+    if scores:
+        _expose_scores(model)
     return bytes(model.SerializeToString())
+
+
+def _expose_scores(model: Any) -> None:
+    """Add output `scores`: the calibrated per-class sigmoid scores before they are
+    normalised to sum to 1 (the Concat that feeds the normalising ReduceSum). Normalising
+    hides "no class fits": small scores everywhere still give one class a fair share.
+    The abstain reads the top score."""
+    import onnx
+
+    summed = {i for n in model.graph.node if n.op_type == "ReduceSum" for i in n.input}
+    found = [n for n in model.graph.node if n.op_type == "Concat" and n.output[0] in summed]
+    if len(found) != 1:
+        raise ExportError("the calibrated classifier's scores were not found in the graph")
+    model.graph.node.append(onnx.helper.make_node("Identity", [found[0].output[0]], [SCORES]))
+    width = model.graph.output[1].type.tensor_type.shape.dim[1].dim_value or None
+    model.graph.output.append(
+        onnx.helper.make_tensor_value_info(SCORES, onnx.TensorProto.FLOAT, [None, width])
+    )
 
 
 def export_tabular(pipeline: Pipeline, plan: ColumnPlan) -> bytes:
@@ -120,7 +152,8 @@ def export_tabular(pipeline: Pipeline, plan: ColumnPlan) -> bytes:
     return _convert(pipeline, types, {id(pipeline): {"zipmap": False}})
 
 
-def export_text(pipeline: Pipeline) -> bytes:
+def export_text(pipeline: Pipeline, scores: bool = False) -> bytes:
+    """The text graph; with `scores` (multi-class) also the unnormalised `scores` output."""
     union = pipeline.named_steps["features"]
     vectorizers = dict(union.transformer_list)
     options: dict[int, Any] = {
@@ -129,7 +162,25 @@ def export_text(pipeline: Pipeline) -> bytes:
         id(vectorizers["chars"]): {"tokenexp": GRAPH_CHAR_PATTERN, "locale": TEXT_LOCALE},
     }
     register_converters()
-    return _convert(pipeline, [("text", StringTensorType([None, 1]))], options)
+    return _convert(pipeline, [("text", StringTensorType([None, 1]))], options, scores=scores)
+
+
+def calibrated_scores(pipeline: Pipeline, texts: np.ndarray) -> np.ndarray:
+    """scikit-learn's side of the `scores` output: each class's calibrated sigmoid score,
+    before normalisation."""
+    features = pipeline.named_steps["features"].transform(texts)
+    calibrated = pipeline.named_steps["model"].calibrated_classifiers_[0]
+    margins = calibrated.estimator.decision_function(features)
+    if margins.ndim == 1:
+        margins = margins.reshape(-1, 1)
+    columns = [c.predict(margins[:, i]) for i, c in enumerate(calibrated.calibrators)]
+    return np.column_stack(columns).astype(np.float32)
+
+
+def run_scores(onnx_bytes: bytes, feed: dict[str, np.ndarray]) -> np.ndarray:
+    """The text model's `scores` output for `feed`."""
+    session = ort.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
+    return np.asarray(session.run([SCORES], feed)[0], dtype=np.float32)
 
 
 def run_onnx(onnx_bytes: bytes, feed: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

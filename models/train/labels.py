@@ -22,6 +22,7 @@ class Labels:
     classes: list[str]
     positive: str | None  # churn only: the class whose probability is the churn risk
     warnings: list[str] = field(default_factory=list)
+    unseen: np.ndarray | None = None  # with `classes`: rows labelled with a class outside them
 
 
 def _as_strings(series: pd.Series) -> pd.Series:
@@ -61,17 +62,17 @@ def read_labels(
         warnings.append(f"{where}: dropped {int((~kept).sum())} rows with no {column!r} label")
     if classes is not None:
         known = text.isin(classes).to_numpy() & kept
-        unknown = sorted(set(text[kept & ~known].tolist()))
+        unseen = kept & ~known
+        unknown = sorted(set(text[unseen].tolist()))
         if unknown:
             warnings.append(
-                f"{where}: dropped {int((kept & ~known).sum())} rows whose label "
-                f"the training data lacks: {unknown[:SHOWN_VALUES]}"
+                f"{where}: {int(unseen.sum())} rows have a label the training data lacks "
+                f"({len(unknown)} labels: {unknown[:SHOWN_VALUES]}); they are left out of the "
+                "accuracy and, for a model that abstains, scored as out of scope"
             )
-        kept = known
-        values = text[kept].to_numpy(dtype=object).astype(str)
-        return Labels(
-            column, values, kept, classes, _positive(classes) if kind == "churn" else None, warnings
-        )
+        values = text[known].to_numpy(dtype=object).astype(str)
+        chosen = _positive(classes) if kind == "churn" else None
+        return Labels(column, values, known, classes, chosen, warnings, unseen)
     values = text[kept].to_numpy(dtype=object).astype(str)
     counts = pd.Series(values).value_counts()
     found = sorted(counts.index.tolist())

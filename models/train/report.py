@@ -10,14 +10,22 @@ REASON_METRICS = ("accuracy", "top3_accuracy", "macro_f1", "log_loss")
 CHURN_METRICS = ("roc_auc", "pr_auc", "brier", "log_loss", "accuracy", "positive_rate")
 
 
-def _metric_rows(card: dict[str, Any]) -> list[tuple[str, str, str]]:
+def _metric_header(card: dict[str, Any]) -> list[str]:
+    reference = ["default HGB"] if "default_hgb" in card["metrics"] else []
+    return ["metric", "model", *reference, "baseline"]
+
+
+def _metric_rows(card: dict[str, Any]) -> list[list[str]]:
+    """Model, the default HistGradientBoosting beside it (tabular), and the baseline."""
     names = CHURN_METRICS if card["kind"] == "churn" else REASON_METRICS
-    model, baseline = card["metrics"]["model"], card["metrics"]["baseline"]
+    metrics = card["metrics"]
+    columns = [metrics["model"], *[metrics[k] for k in ("default_hgb",) if k in metrics]]
+    columns.append(metrics["baseline"])
 
     def fmt(value: Any) -> str:
         return "n/a" if value is None else f"{value:.4f}"
 
-    return [(n, fmt(model.get(n)), fmt(baseline.get(n))) for n in names]
+    return [[n, *(fmt(c.get(n)) for c in columns)] for n in names]
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -82,17 +90,57 @@ def _details(card: dict[str, Any], table: Any) -> list[str]:
     return _confusion_section(card, table)
 
 
+def _input_name(spec: dict[str, Any]) -> str:
+    column = spec.get("column")
+    name = f"`{spec['name']}`"
+    return name if column in (None, spec["name"]) else f"{name} (column `{column}`)"
+
+
+def _unseen(card: dict[str, Any]) -> str:
+    n = card.get("rows_test_unseen_label") or 0
+    return f"; {n} more test rows have a label the training data lacks" if n else ""
+
+
+def _abstain_lines(card: dict[str, Any]) -> list[str]:
+    """The abstain ("none of these") and what it costs and catches on the test rows."""
+    rule, scored = card.get("abstain"), card.get("metrics", {}).get("abstain")
+    if not rule or not scored:
+        return []
+    how = (
+        f"predicting `{rule['label']}`"
+        if rule["method"] == "label"
+        else f"top probability below {rule['threshold']:.3f} (chosen on validation rows)"
+    )
+    recall = scored["out_of_scope_recall"]
+    caught = (
+        f"out-of-scope recall {recall:.4f} on {scored['out_of_scope_rows']} rows"
+        if recall is not None
+        else "out-of-scope recall n/a (no test row is out of scope)"
+    )
+    return [
+        f'Abstain ("none of these"): {how}.',
+        f"  in-scope accuracy {scored['in_scope_accuracy']:.4f} "
+        f"({scored['in_scope_accuracy_without_abstain']:.4f} without abstain, "
+        f"{scored['in_scope_abstained']:.1%} of in-scope rows abstained); {caught}",
+        "",
+    ]
+
+
 def render_report(card: dict[str, Any]) -> str:
     """What the CLI prints to stdout after training."""
     lines = [
         f"{card['name']}: {card['model_type']} on {card['rows_train']} rows, "
-        f"tested on {card['rows_test']} ({card['split']['description']})",
+        f"tested on {card['rows_test']} ({card['split']['description']}{_unseen(card)})",
         "",
-        *_table(["metric", "model", "baseline"], [list(r) for r in _metric_rows(card)]),
+        *_table(_metric_header(card), _metric_rows(card)),
         "",
         *_details(card, _table),
         "",
+        *_abstain_lines(card),
     ]
+    if card.get("ignored_columns"):
+        lines += ["Ignored columns:"]
+        lines += [f"  {c['name']}: {c['reason']}" for c in card["ignored_columns"]] + [""]
     lines += card["warnings"] or ["The model beats the baseline."]
     return "\n".join(lines) + "\n"
 
@@ -110,7 +158,7 @@ def render_markdown(card: dict[str, Any]) -> str:
         f"- data: `{card.get('data_file') or 'in-memory table'}` "
         f"(sha256 `{card['data_sha256'][:16]}…`), label `{card['label']}`",
         f"- rows: {card['rows_train']} train, {card['rows_test']} test; "
-        f"split: {card['split']['description']}",
+        f"split: {card['split']['description']}{_unseen(card)}",
         "- classes (probability columns in this order): "
         + ", ".join(f"`{c}`" for c in card["classes"]),
         "",
@@ -120,12 +168,15 @@ def render_markdown(card: dict[str, Any]) -> str:
     lines += [
         f"## Metrics (test set; baseline: {baseline})",
         "",
-        *_md_table(["metric", "model", "baseline"], [list(r) for r in _metric_rows(card)]),
+        *_md_table(_metric_header(card), _metric_rows(card)),
         "",
         f"Beats the baseline: **{'yes' if card['beats_baseline'] else 'no'}**",
         "",
     ]
     lines += [*_details(card, _md_table), ""]
+    abstain = _abstain_lines(card)
+    if abstain:
+        lines += ["## Abstain", "", *abstain]
     if card.get("text_column"):
         lines += [
             "## Input text",
@@ -168,7 +219,7 @@ def render_markdown(card: dict[str, Any]) -> str:
         "",
         *_md_table(
             ["", "name", "dtype", "shape"],
-            [["input", f"`{i['name']}`", i["dtype"], str(i["shape"])] for i in card["inputs"]]
+            [["input", _input_name(i), i["dtype"], str(i["shape"])] for i in card["inputs"]]
             + [["output", f"`{o['name']}`", o["dtype"], str(o["shape"])] for o in card["outputs"]],
         ),
         "",

@@ -16,9 +16,10 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 
 from models.train import export
+from models.train.abstain import Abstain, abstain_metrics
 from models.train.card import build_card, library_versions, model_version, outputs, write_model
 from models.train.data import frame_sha256
-from models.train.metrics import evaluate, prior_probabilities, verdict
+from models.train.metrics import evaluate, prior_probabilities, reference_warning, verdict
 from models.train.progress import Progress
 from models.train.report import render_report
 from models.train.rows import Rows
@@ -74,9 +75,13 @@ def evaluate_export(
     now: datetime | None,
     fields: dict[str, Any],
     progress: Progress,
+    abstain: Abstain | None = None,
+    unseen_feed: dict[str, np.ndarray] | None = None,
+    reference_proba: np.ndarray | None = None,
 ) -> TrainResult:
     """Check the export against scikit-learn on the test rows, score it and the baseline,
-    and write the card. `fields` are the model-specific card fields."""
+    and write the card. `fields` are the model-specific card fields; a model that
+    abstains is also scored on `unseen_feed`, the test rows whose label training lacks."""
     progress("checking the ONNX model against scikit-learn on the test rows")
     _, onnx_proba = export.run_onnx(onnx_bytes, feed)
     parity = export.check_parity(sklearn_proba, onnx_proba, name)
@@ -94,6 +99,23 @@ def evaluate_export(
     baseline = evaluate(kind, rows.y_test, prior, classes, positive)
     baseline.pop("calibration", None)  # one bin holding every row says nothing
     beats, verdict_warnings = verdict(kind, model, baseline, rows.y_test, positive)
+    metrics: dict[str, Any] = {"model": model, "baseline": baseline}
+    unseen_rows = 0 if rows.unseen is None else len(rows.unseen)
+    if reference_proba is not None:
+        reference = evaluate(kind, rows.y_test, reference_proba, classes, positive)
+        metrics["default_hgb"] = reference
+        verdict_warnings += reference_warning(kind, model, reference)
+    if abstain is not None:
+
+        def read(rows_feed: dict[str, np.ndarray]) -> np.ndarray:
+            if abstain.score == export.SCORES:
+                return export.run_scores(onnx_bytes, rows_feed)
+            return export.run_onnx(onnx_bytes, rows_feed)[1]
+
+        metrics["abstain"] = abstain_metrics(
+            abstain, rows.y_test, read(feed), classes, read(unseen_feed) if unseen_feed else None
+        )
+        fields = {**fields, "abstain": abstain.to_card()}
     trained_at = (now or datetime.now(UTC)).astimezone(UTC)
     sha = source.sha256 or frame_sha256(rows.train, rows.test)
     churn = {"positive_class": positive} if kind == "churn" else {}
@@ -112,9 +134,10 @@ def evaluate_export(
         label=rows.labels.column,
         rows_train=len(rows.y_train),
         rows_test=len(rows.y_test),
+        rows_test_unseen_label=unseen_rows,
         split={"method": rows.split.method, "description": rows.split.description},
         classes=classes,
-        metrics={"model": model, "baseline": baseline},
+        metrics=metrics,
         beats_baseline=beats,
         warnings=verdict_warnings + warnings,
         onnx_file=f"{name}.onnx",

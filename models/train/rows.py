@@ -25,6 +25,9 @@ class Rows:
     y_test: np.ndarray
     split: Split
     warnings: list[str] = field(default_factory=list)
+    # Test rows whose label the training rows lack: no class could be right for them, so
+    # they stay out of the metrics, are counted in the card, and test the abstain.
+    unseen: pd.DataFrame | None = None
 
 
 def split_table(
@@ -45,6 +48,7 @@ def split_table(
     labels = read_labels(data, label, kind, data_name or "the training table")
     data = data.loc[labels.kept].reset_index(drop=True)
     warnings = list(labels.warnings)
+    unseen: pd.DataFrame | None = None
     if test is None:
         split = split_rows(pd.Series(labels.values), time_order(data, plan), seed=seed)
         train, held = data.iloc[split.train], data.iloc[split.test]
@@ -54,6 +58,8 @@ def split_table(
         test_labels = read_labels(test, label, kind, where, classes=labels.classes)
         warnings += test_labels.warnings
         train, held = data, test.loc[test_labels.kept]
+        assert test_labels.unseen is not None
+        unseen = test.loc[test_labels.unseen].reset_index(drop=True)
         y_train, y_test = labels.values, test_labels.values
         if len(y_test) == 0:
             raise TrainingError(f"{where}: no row has a label the training data knows")
@@ -76,4 +82,5 @@ def split_table(
         y_test,
         split,
         warnings,
+        unseen,
     )

@@ -77,10 +77,12 @@ class TabularFit:
 
 
 def model_input(prepared: pd.DataFrame, plan: ColumnPlan) -> np.ndarray | pd.DataFrame:
-    """What the sklearn pipeline takes: the float matrix or the per-column frame."""
+    """What the sklearn pipeline takes: the float matrix, or the per-column frame with
+    its columns named as the graph's inputs (`ColumnPlan.inputs`), so the pipeline, the
+    export and the feed agree on one name per feature."""
     if plan.all_numeric:
         return prepared.to_numpy(dtype=np.float32)
-    return prepared
+    return prepared.rename(columns=plan.inputs)
 
 
 def _preprocessor(plan: ColumnPlan, scaled: bool) -> Pipeline | ColumnTransformer:
@@ -90,8 +92,9 @@ def _preprocessor(plan: ColumnPlan, scaled: bool) -> Pipeline | ColumnTransforme
     numeric = Pipeline(numeric_steps)
     if plan.all_numeric:
         return numeric
-    numbers = [f.name for f in plan.features if f.kind != "categorical"]
-    categories = [f.name for f in plan.features if f.kind == "categorical"]
+    inputs = plan.inputs
+    numbers = [inputs[f.name] for f in plan.features if f.kind != "categorical"]
+    categories = [inputs[f.name] for f in plan.features if f.kind == "categorical"]
     parts: list[tuple[str, Any, list[str]]] = []
     if numbers:
         parts.append(("numbers", numeric, numbers))
@@ -166,3 +169,13 @@ def fit_tabular(
     pipeline = build_pipeline(plan, best, seed, len(labels), folds=folds)
     pipeline.fit(x, labels)
     return TabularFit(pipeline, best, folds >= 2, selection)
+
+
+def fit_reference(
+    plan: ColumnPlan, prepared: pd.DataFrame, labels: np.ndarray, seed: int
+) -> Pipeline:
+    """A default `HistGradientBoostingClassifier` on the same rows and preprocessing: the
+    plain baseline the card sets beside the chosen model on the same test rows."""
+    reference = HistGradientBoostingClassifier(random_state=seed)
+    pipeline = Pipeline([("prepare", _preprocessor(plan, False)), ("model", reference)])
+    return pipeline.fit(model_input(prepared, plan), labels)

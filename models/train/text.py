@@ -19,7 +19,9 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
+from models.train.abstain import Abstain, choose_threshold, out_of_scope_label
 from models.train.errors import TrainingError
+from models.train.export import calibrated_scores
 from models.train.progress import Progress
 from models.train.split import split_rows
 from models.train.vectorizers import WORD_PATTERN, GraphCharTfidfVectorizer
@@ -51,6 +53,7 @@ class TextFit:
     config: TextConfig
     calibrated: bool
     selection: list[dict[str, Any]] = field(default_factory=list)
+    abstain: Abstain | None = None
 
 
 def clean_texts(values: pd.Series) -> np.ndarray:
@@ -91,8 +94,54 @@ def build_pipeline(config: TextConfig, seed: int, rows: int, folds: int) -> Pipe
     return Pipeline([("features", _features(config, rows)), ("model", classifier)])
 
 
-def fit_text(texts: np.ndarray, labels: np.ndarray, *, seed: int, progress: Progress) -> TextFit:
-    """Grid-search on a validation split of the training rows, refit the best, calibrated."""
+def _learn_abstain(
+    config: TextConfig,
+    texts: np.ndarray,
+    labels: np.ndarray,
+    inner: Any,
+    known: np.ndarray,
+    seed: int,
+    progress: Progress,
+) -> Abstain | None:
+    """An explicit out-of-scope class when the labels have one; otherwise a threshold on
+    the calibrated probabilities of the chosen setting, fitted on the inner training rows
+    and read on the validation rows."""
+    oos = out_of_scope_label(sorted(set(labels.tolist())))
+    if oos is not None:
+        progress(f"abstain: the label {oos!r} is the out-of-scope class")
+        return Abstain("label", label=oos)
+    folds = min(CALIBRATION_FOLDS, int(pd.Series(labels[inner.train]).value_counts().min()))
+    if folds < 2 or len(known) == 0:
+        progress("abstain: too few validation rows to choose a threshold; the model never abstains")
+        return None
+    progress("abstain: choosing the threshold on the validation rows")
+    model = build_pipeline(config, seed, len(inner.train), folds)
+    model.fit(texts[inner.train], labels[inner.train])
+    classes = [str(c) for c in model.classes_]
+    if len(classes) > 2:
+        values, score = calibrated_scores(model, texts[known]), "scores"
+    else:  # one calibrator: the probabilities are the scores
+        values, score = model.predict_proba(texts[known]), "probabilities"
+    abstain = choose_threshold(values, labels[known], classes, score=score)
+    detail = abstain.detail
+    progress(
+        f"abstain below {abstain.threshold:.3f}: validation accuracy "
+        f"{detail['validation_accuracy']:.4f} -> {detail['validation_in_scope_accuracy']:.4f}, "
+        f"{detail['validation_abstained']:.1%} of validation rows abstained"
+    )
+    return abstain
+
+
+def fit_text(
+    texts: np.ndarray,
+    labels: np.ndarray,
+    *,
+    seed: int,
+    progress: Progress,
+    abstain: bool = False,
+) -> TextFit:
+    """Grid-search on a validation split of the training rows, refit the best, calibrated;
+    with `abstain` (reason models) also learn when to say "none of these"."""
     counts = pd.Series(labels).value_counts()
     if counts.min() < 2:
         rare = counts[counts < 2].index.tolist()
@@ -129,4 +178,7 @@ def fit_text(texts: np.ndarray, labels: np.ndarray, *, seed: int, progress: Prog
     folds = min(CALIBRATION_FOLDS, int(counts.min()))
     progress(f"refitting the text model on {len(labels)} rows with calibration ({folds} folds)")
     pipeline = build_pipeline(chosen, seed, len(labels), folds).fit(texts, labels)
-    return TextFit(pipeline, chosen, True, selection)
+    learned = (
+        _learn_abstain(chosen, texts, labels, inner, known, seed, progress) if abstain else None
+    )
+    return TextFit(pipeline, chosen, True, selection, learned)

@@ -33,7 +33,7 @@ from models.train.errors import TrainingError, no_such_column
 from models.train.progress import Progress, quiet
 from models.train.result import Source, TrainResult, evaluate_export
 from models.train.rows import split_table
-from models.train.tabular import fit_tabular, model_input
+from models.train.tabular import fit_reference, fit_tabular, model_input
 from models.train.text import clean_texts, fit_text
 
 Kind = Literal["reasons", "churn"]
@@ -97,6 +97,8 @@ def train_tabular(
         seed=seed,
         progress=say,
     )
+    say("fitting a default HistGradientBoosting on the same rows, for comparison")
+    reference = fit_reference(plan, train_x, rows.y_train, seed)
     say("exporting to ONNX")
     return evaluate_export(
         name=name or kind,
@@ -106,6 +108,7 @@ def train_tabular(
         onnx_bytes=export.export_tabular(fit.pipeline, plan),
         sklearn_proba=fit.pipeline.predict_proba(model_input(test_x, plan)),
         feed=export.tabular_feed(test_x, plan),
+        reference_proba=reference.predict_proba(model_input(test_x, plan)),
         source=source,
         started=started,
         now=now,
@@ -114,7 +117,10 @@ def train_tabular(
             "model_type": fit.candidate.name,
             "params": fit.candidate.params,
             "calibration": "sigmoid, cross-validated" if fit.calibrated else "none",
-            "features": [f.to_card() for f in plan.features],
+            "features": [
+                {**f.to_card(), **({} if plan.all_numeric else {"input": plan.inputs[f.name]})}
+                for f in plan.features
+            ],
             "ignored_columns": [{"name": i.name, "reason": i.reason} for i in plan.ignored],
             "selection": fit.selection,
             "inputs": export.tabular_inputs(plan),
@@ -151,18 +157,27 @@ def train_text(
         test_name=source.test_file,
     )
     say(f"split: {rows.split.description}; {len(rows.y_train)} train, {len(rows.y_test)} test")
-    fit = fit_text(clean_texts(rows.train[text]), rows.y_train, seed=seed, progress=say)
+    fit = fit_text(
+        clean_texts(rows.train[text]),
+        rows.y_train,
+        seed=seed,
+        progress=say,
+        abstain=kind == "reasons",
+    )
     say("exporting the text model to ONNX")
     test_texts = clean_texts(rows.test[text])
+    unseen = rows.unseen if rows.unseen is not None and len(rows.unseen) else None
     config = fit.config
     return evaluate_export(
         name=name or f"{kind}_text",
         kind=kind,
         rows=rows,
         pipeline=fit.pipeline,
-        onnx_bytes=export.export_text(fit.pipeline),
+        onnx_bytes=export.export_text(fit.pipeline, scores=len(fit.pipeline.classes_) > 2),
         sklearn_proba=fit.pipeline.predict_proba(test_texts),
         feed=export.text_feed(test_texts),
+        abstain=fit.abstain,
+        unseen_feed=None if unseen is None else export.text_feed(clean_texts(unseen[text])),
         source=source,
         started=started,
         now=now,

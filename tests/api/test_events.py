@@ -25,7 +25,13 @@ async def test_batch_builds_the_profile(client: httpx.AsyncClient) -> None:
         ),
     ]
     response = await client.post("/v1/events", json={"events": events})
-    assert response.json() == {"received": 7, "applied": 7, "duplicates": 0}
+    assert response.json() == {
+        "received": 7,
+        "applied": 7,
+        "duplicates": 0,
+        "stale": 0,
+        "stale_reason": None,
+    }
     profile = (await client.get("/v1/customers/c1/profile")).json()
     assert profile["known"] is False  # events may come before the CRM record
     assert profile["days_inactive"] == 20.0
@@ -41,8 +47,37 @@ async def test_resending_changes_nothing(client: httpx.AsyncClient) -> None:
     await client.post("/v1/events", json=batch)
     before = (await client.get("/v1/customers/c1/profile")).json()
     again = await client.post("/v1/events", json=batch)
-    assert again.json() == {"received": 2, "applied": 0, "duplicates": 2}
+    assert again.json() == {
+        "received": 2,
+        "applied": 0,
+        "duplicates": 2,
+        "stale": 0,
+        "stale_reason": None,
+    }
     assert (await client.get("/v1/customers/c1/profile")).json() == before
+
+
+async def test_an_event_past_the_dedupe_window_is_reported_stale(
+    client: httpx.AsyncClient,
+) -> None:
+    # The README tour's cart, sent again ten days later: too old to be remembered, so it
+    # is applied idempotently, and the answer says that it changed nothing and why.
+    cart = event("e1", "cart_updated", at=NOW - 10 * DAY, items=2, value=2490)
+    first = (await client.post("/v1/events", json={"events": [cart]})).json()
+    assert (first["applied"], first["stale"]) == (1, 0)
+    before = (await client.get("/v1/customers/c1/profile")).json()
+    again = (await client.post("/v1/events", json={"events": [cart]})).json()
+    assert (again["received"], again["applied"], again["duplicates"], again["stale"]) == (
+        1,
+        0,
+        0,
+        1,
+    )
+    assert "de-duplication window" in again["stale_reason"]
+    assert (await client.get("/v1/customers/c1/profile")).json() == before
+    # An old event that does change something (a login older than any known) is applied.
+    login = event("l1", "login", at=NOW - 20 * DAY)
+    assert (await client.post("/v1/events", json={"events": [login]})).json()["applied"] == 1
 
 
 async def test_out_of_order_batches_give_the_same_profile(

@@ -210,3 +210,20 @@ async def test_nothing_is_sent_twice_when_the_api_is_asked_twice_concurrently(
             await until(lambda: receiver.delivered == 20, "twenty notices")
             await asyncio.sleep(0.2)  # give a duplicate, if any, the time to arrive
             assert receiver.requests == 20 and max(receiver.by_key.values()) == 1
+
+
+async def test_a_notice_held_by_quiet_hours_says_why(
+    app_factory: Callable[..., Any], clock: FixedClock
+) -> None:
+    clock.advance(9.5 * 3600)  # 23:36 in Moscow
+    with Receiver() as receiver:
+        async with app_factory(channels=channels(receiver)) as client:
+            await client.put(
+                "/v1/customers/a", json=customer("+79161110001", "RU-MOW", ["internet"])
+            )
+            declared = await client.post("/v1/incidents", json=incident())
+            assert declared.status_code == 201, declared.text
+            shown = (await client.get("/v1/messages/inc:INC-7:start:a")).json()
+            assert shown["status"] == "pending" and shown["error"] == "deferred: quiet_hours"
+            assert shown["due_at"] > clock.now()
+            assert receiver.requests == 0

@@ -149,13 +149,21 @@ class FakeSmsGateway(FakeHttp):
 
 
 class FakeSmsc(FakeHttp):
-    """SMSC.ru's POST /sys/send.php (https://smsc.ru/api/http/send/) with fmt=3."""
+    """SMSC.ru's POST /sys/send.php (https://smsc.ru/api/http/send/) with fmt=3.
+
+    As documented, `id` is the client's and "not necessarily unique": SMSC does not dedupe
+    by it. What it refuses is the same send request again within a minute (error 9);
+    after that the same request is a second SMS. `delivered` lists every SMS sent, by id."""
+
+    duplicate_window = 60.0  # seconds during which an identical request is refused
 
     def __init__(self, login: str, password: str) -> None:
         super().__init__()
         self.login, self.password = login, password
         self.sent: dict[str, dict[str, str]] = {}
+        self.delivered: list[str] = []
         self.balance_empty = False
+        self._recent: dict[tuple[tuple[str, str], ...], float] = {}
 
     def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
         form = _form(headers, body)
@@ -174,10 +182,14 @@ class FakeSmsc(FakeHttp):
         phone = form.get("phones", "")
         if not phone.lstrip("+").isdigit() or len(phone.lstrip("+")) < 11:
             return error(7, "invalid phone")
-        key = form.get("id", "")
-        if key in self.sent:
+        request = tuple(sorted(form.items()))
+        now = time.monotonic()
+        if now - self._recent.get(request, -1e9) < self.duplicate_window:
             return error(9, "duplicate request, wait a minute")
+        self._recent[request] = now
+        key = form.get("id", "")
         self.sent[key] = form
+        self.delivered.append(key)
         return 200, {}, orjson.dumps({"id": key, "cnt": 1})
 
 
@@ -247,6 +259,9 @@ class FakeFcm(FakeHttp):
         self.issued: set[str] = set()
         self.sent: list[dict[str, Any]] = []
         self.unregistered: set[str] = set()
+        # What each device shows: a notification whose Android `tag` (or APNs collapse id)
+        # is already shown replaces it, as the platforms do; one without adds another.
+        self.shown: dict[str, dict[str, dict[str, Any]]] = {}
 
     def revoke_tokens(self) -> None:
         self.issued.clear()
@@ -287,7 +302,12 @@ class FakeFcm(FakeHttp):
                 "status": "UNAUTHENTICATED",
             }
             return 401, {}, orjson.dumps({"error": error})
-        message = orjson.loads(body)["message"]
+        try:
+            message = orjson.loads(body)["message"]
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            # A request cut short (its sender was killed mid-write) is not a message.
+            error = {"code": 400, "message": "Invalid JSON payload", "status": "INVALID_ARGUMENT"}
+            return 400, {}, orjson.dumps({"error": error})
         if message["token"] in self.unregistered:
             error = {
                 "code": 404,
@@ -302,7 +322,12 @@ class FakeFcm(FakeHttp):
             }
             return 404, {}, orjson.dumps({"error": error})
         self.sent.append(message)
-        return 200, {}, orjson.dumps({"name": f"projects/{self.project}/messages/{len(self.sent)}"})
+        tag = (message.get("android") or {}).get("notification", {}).get("tag") or (
+            (message.get("apns") or {}).get("headers", {}).get("apns-collapse-id")
+        )
+        name = f"projects/{self.project}/messages/{len(self.sent)}"
+        self.shown.setdefault(message["token"], {})[tag or name] = message
+        return 200, {}, orjson.dumps({"name": name})
 
 
 class FakeBitrix24(FakeHttp):

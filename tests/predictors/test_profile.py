@@ -87,14 +87,17 @@ def test_replaying_everything_changes_nothing() -> None:
     again, new = fold(history(), blob)
     assert again == blob
     # Counted events are recognised for the whole horizon, the rest for a week; older
-    # ones re-apply idempotently and are reported as applied.
+    # ones re-apply idempotently, change nothing, and are reported stale, not applied.
+    assert new == 0
+    state, seen = profile_codec.decode(blob)
+    folded = profile.fold(state, seen, history(), CATALOGUE, NOW)
     old_uncounted = [
         e
         for e in history()
         if not (CATALOGUE.specs[e.type].windowed and CATALOGUE.specs[e.type].counting == "events")
         and e.ts < NOW - profile.DEDUPE_DAYS * DAY
     ]
-    assert new == len(old_uncounted) > 0
+    assert folded == (0, len(old_uncounted)) and len(old_uncounted) > 0
 
 
 def test_an_order_after_the_cart_closes_it_even_when_it_arrives_first() -> None:

@@ -185,6 +185,9 @@ async def test_the_breaker_stops_hammering_a_failing_provider(
     await drain(d)
     assert receiver.requests == 5  # then open: the other 15 wait without a request
     assert d.breakers["hook"].state == "open"
+    waiting = await outbox.get("m19")
+    assert waiting is not None and waiting.status is Status.pending
+    assert waiting.error == "deferred: hook circuit open"
     clock.advance(3600)
     for _ in range(5):
         await drain(d)

@@ -126,8 +126,9 @@ async def test_a_killed_worker_loses_nothing(
         code = stop(second)
     assert code == 0, "the worker did not stop cleanly on SIGTERM"
     assert_each_accepted_once(receiver)
-    # At most the claims in flight at the kill went out twice.
-    assert receiver.requests - N <= 8 + 20, receiver.requests
+    # At most the requests in flight at the kill (concurrency 8) went out twice: claimed
+    # messages not yet started are sent once, by the second worker.
+    assert receiver.requests - N <= 8, receiver.requests
     assert await sent(redis_url) == N
 
 

@@ -103,3 +103,22 @@ def test_settings_and_receipts(fcm: tuple[FakeFcm, str]) -> None:
     assert (opened.kind, opened.message_id) == ("read", "m1")
     with pytest.raises(CallbackRejected):
         push.parse_callback({"X-Forecall-Token": "nope"}, b'{"message_id": "m1"}')
+
+
+async def test_a_resent_push_replaces_the_first_on_the_device(
+    fcm: tuple[FakeFcm, str], http: httpx.AsyncClient
+) -> None:
+    fake, account = fcm
+    push = channel(fake, account, http)
+    notice = outbound(address=DEVICE, text="Авария до 18:00")
+    await push.send(notice)
+    await push.send(notice)  # our first answer was lost: FCM takes it again
+    long_id = outbound(id="inc:" + "x" * 80, address=DEVICE, text="Другая авария")
+    await push.send(long_id)
+    await push.send(long_id)
+    assert len(fake.sent) == 4 and len(fake.shown[DEVICE]) == 2
+    sent = fake.sent[0]
+    assert sent["android"]["notification"]["tag"] == notice.id
+    assert sent["apns"]["headers"]["apns-collapse-id"] == notice.id
+    assert sent["webpush"]["notification"]["tag"] == notice.id
+    assert len(fake.sent[2]["apns"]["headers"]["apns-collapse-id"].encode()) <= 64

@@ -4,6 +4,7 @@ their APIs: sends, documented error codes, signed callbacks."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -101,10 +102,28 @@ async def test_smsc_sends_through_send_php(http: httpx.AsyncClient) -> None:
         long_id = "inc:INC-7:start:" + "c" * 60
         await channel.send(outbound(id=long_id))
         assert smsc_id(long_id) in fake.sent and smsc_id(long_id) == smsc_id(long_id)
-        # The same request again (our first try's answer was lost): SMSC says 9, already
-        # has it; that is success, and nothing is sent twice.
-        again = await channel.send(outbound(id="m-1", text="Авария: восстановим к 18:00"))
-        assert again.provider_message_id == "m-1" and len(fake.sent) == 2
+        # The same request again within a minute, as a resend (our first try's answer was
+        # lost): SMSC says 9, it has the first; that is success, and nothing goes twice.
+        first = outbound(id="m-1", text="Авария: восстановим к 18:00")
+        again = await channel.send(replace(first, resend=True))
+        assert again.provider_message_id == "m-1" and fake.delivered == ["m-1", smsc_id(long_id)]
+        # Error 9 on a first request is SMSC's limit of requests at once: nothing was
+        # sent, so it is retried, not taken for success.
+        fake.fail_next(200, {"error": "duplicate request, wait a minute", "error_code": 9})
+        with pytest.raises(ProviderError) as busy:
+            await channel.send(outbound(id="m-9"))
+        assert not busy.value.permanent and busy.value.retry_after == 60
+        assert "m-9" not in fake.sent
+
+
+async def test_smsc_dedupes_only_within_a_minute(http: httpx.AsyncClient) -> None:
+    with FakeSmsc("forecall", "smsc-password") as fake:
+        channel = open_channel("sms", smsc(fake), http)
+        first = outbound(id="m-1")
+        await channel.send(first)
+        fake.duplicate_window = 0.0  # a minute later: SMSC's id is no idempotency key
+        await channel.send(replace(first, resend=True))
+        assert fake.delivered == ["m-1", "m-1"]
 
 
 async def test_smsc_error_codes(http: httpx.AsyncClient) -> None:
