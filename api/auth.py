@@ -50,7 +50,7 @@ class KeyRing:
         if key is None:
             raise Unauthorized("unknown or revoked API key")
         if not key.allows(scope):
-            raise Forbidden(f"this key lacks the {scope!r} scope")
+            raise Forbidden(f"this key lacks the {scope!r} scope", scope=scope)
         return key
 
 

@@ -73,12 +73,15 @@ class Sessions:
         self.scope = scope
         self.operator = operator  # the desk needs an operator id or queue; the console not
 
-    async def login(self, body: LoginIn, request: Request, keys: KeyRing) -> Response:
+    async def login(
+        self, body: LoginIn, request: Request, keys: KeyRing, time_zone: str | None = None
+    ) -> Response:
         require_csrf_header(request)
         if self.operator and not body.operator_id and not body.queues:
             raise InvalidInput("operator_id", "give an operator id, a queue, or both")
         key = await keys.authorize(body.key, self.scope)
-        response = json_response(describe(Session(key, body.operator_id, tuple(body.queues))))
+        session = Session(key, body.operator_id, tuple(body.queues))
+        response = json_response(describe(session, time_zone))
         response.set_cookie(
             self.cookie,
             _encode(body.key, body.operator_id, body.queues),
@@ -119,11 +122,13 @@ class Sessions:
         return decoded[0]
 
 
-def describe(session: Session) -> dict[str, object]:
-    """Who the page is logged in as (never the key)."""
+def describe(session: Session, time_zone: str | None = None) -> dict[str, object]:
+    """Who the page is logged in as (never the key), and the zone its times default to."""
     return {
         "operator_id": session.operator_id,
         "queues": list(session.queues),
+        "key_id": session.key.id,
         "key_name": session.key.name,
         "scopes": sorted(session.key.scopes),
+        "time_zone": time_zone,
     }

@@ -133,6 +133,7 @@ def summary(found: Facts) -> dict[str, Any]:
         "locale": record.get("locale", "ru"),
         "region": record.get("region"),
         "local_time": datetime.fromtimestamp(found.now, zone).strftime("%H:%M"),
+        "time_zone": zone.key,  # the desk shows an incident's ETA in it, as the script says it
         "marketing_consent": marketing_consent(record),
     }
 

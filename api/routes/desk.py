@@ -13,7 +13,15 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import ClockDep, EventCatalogueDep, KeyRingDep, LiveDep, StoreDep, require
+from api.deps import (
+    ClockDep,
+    EventCatalogueDep,
+    KeyRingDep,
+    LiveDep,
+    SettingsDep,
+    StoreDep,
+    require,
+)
 from api.responses import OrjsonResponse, json_response
 from api.schemas import OutcomeIn
 from api.sessions import NAME, LoginIn, Session, Sessions, describe, require_csrf_header
@@ -40,15 +48,17 @@ async def page() -> FileResponse:
 
 
 @router.post("/desk/api/session", response_class=OrjsonResponse)
-async def login(body: LoginIn, request: Request, keys: KeyRingDep) -> Response:
+async def login(
+    body: LoginIn, request: Request, keys: KeyRingDep, settings: SettingsDep
+) -> Response:
     """Log in with a key holding the `desk` scope, as an operator id and/or queues."""
-    return await SESSIONS.login(body, request, keys)
+    return await SESSIONS.login(body, request, keys, settings.default_time_zone)
 
 
 @router.get("/desk/api/session", response_class=OrjsonResponse)
-async def whoami(session: DeskSession) -> OrjsonResponse:
+async def whoami(session: DeskSession, settings: SettingsDep) -> OrjsonResponse:
     """Who this page is logged in as."""
-    return json_response(describe(session))
+    return json_response(describe(session, settings.default_time_zone))
 
 
 @router.delete("/desk/api/session", status_code=204)

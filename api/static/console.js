@@ -1,11 +1,12 @@
-// The manager console: incidents with live counts, approvals, scenarios, models.
+// The manager console: incidents with live counts, approvals, scenarios, models, and the
+// demo's sandbox inbox.
 "use strict";
 
 const BASE = "/console/api";
 const V1 = `${BASE}/v1`;
 const POLL_MS = 3000;
 const $ = (id) => document.getElementById(id);
-const data = { incidents: null, approvals: null, scenarios: null, models: null };
+const data = { incidents: null, approvals: null, scenarios: null, models: null, sandbox: null };
 const errors = {};
 const selected = new Set(); // approval ids ticked for a bulk decision
 const edits = new Map(); // approval id -> edited text
@@ -16,9 +17,8 @@ let timer = null;
 function body(panel) { return $(panel).querySelector(".body"); }
 
 function problem(exc) {
-  if (exc.status === 403) return `${t("err.scope")}: ${exc.message}`;
   if (exc.status === 404 || exc.status === 405) return t("err.unavailable");
-  return exc.message;
+  return problemText(exc);
 }
 
 async function load(name, url) {
@@ -46,9 +46,10 @@ async function refresh() {
     load("approvals", `${V1}/approvals?status=pending`),
     load("scenarios", `${V1}/scenarios/report`),
     load("models", `${BASE}/models`),
+    load("sandbox", `${BASE}/sandbox`),
   ]).catch(() => null);
   if (Array.isArray(data.scenarios)) {
-    snapshots.push([new Date().toLocaleTimeString(LANG),
+    snapshots.push([clock(),
       Object.fromEntries(data.scenarios.map((s) => [s.scenario, s.sent ? s.converted / s.sent : null]))]);
     if (snapshots.length > 60) snapshots.shift();
   }
@@ -63,6 +64,7 @@ function renderAll() {
   }
   renderScenarios();
   renderModels();
+  renderSandbox();
 }
 
 /** replaceChildren, leaving out the parts that are not there (null). */
@@ -81,17 +83,35 @@ function table(headers, rows, attrs = {}) {
     el("tbody", {}, rows));
 }
 
+/** Why customers went un-notified, by reason: the API's breakdown when it gives one,
+ * else what it counts separately (excluded at fan-out, suppressed by the policy). */
+function suppressedBy(counts) {
+  const given = counts.suppressed_by_reason || counts.suppressed_reasons || counts.suppressed_by;
+  if (given && typeof given === "object") return Object.entries(given);
+  const found = Object.entries(counts.excluded || {});
+  const byPolicy = (counts.by_status || {}).suppressed;
+  if (byPolicy) found.push(["policy", byPolicy]);
+  return found;
+}
+
 function renderIncidents() {
   if (failed("incidents") || !data.incidents) return;
   if (!data.incidents.length) { body("incidents").replaceChildren(el("p", { class: "muted" }, t("inc.none"))); return; }
   const cols = ["affected", "notified", "pending", "suppressed", "failed", "calls_before_notice", "calls_after_notice"];
-  body("incidents").replaceChildren(table(
+  const cell = (i, c) => {
+    const value = i.counts ? i.counts[c] : "—";
+    const why = c === "suppressed" && i.counts && value ? suppressedBy(i.counts).filter(([, n]) => n) : [];
+    return el("td", { class: "num", dataset: { count: c } }, String(value ?? "—"),
+      why.length ? el("ul", { class: "plain why-suppressed", "aria-label": t("inc.why_suppressed") },
+        why.map(([reason, n]) => el("li", { dataset: { reason } }, `${label(SUPPRESSION, reason)}: ${n}`))) : null);
+  };
+  body("incidents").replaceChildren(el("div", { class: "scroll" }, table(
     [["inc.incident"], ["inc.eta"], ["inc.affected", 1], ["inc.notified", 1], ["inc.pending", 1],
       ["inc.suppressed", 1], ["inc.failed", 1], ["inc.calls_before", 1], ["inc.calls_after", 1]],
     data.incidents.map((i) => el("tr", { dataset: { incident: i.id } },
-      el("th", { scope: "row" }, `${i.title} (${i.id})`),
-      el("td", {}, i.eta ? new Date(i.eta).toLocaleString(LANG) : "—"),
-      cols.map((c) => el("td", { class: "num", dataset: { count: c } }, i.counts ? i.counts[c] : "—"))))));
+      el("th", { scope: "row" }, i.title, el("br"), el("span", { class: "muted small" }, `ID ${i.id}`)),
+      el("td", { class: "eta" }, i.eta ? when(i.eta) : "—"),
+      cols.map((c) => cell(i, c)))))));
 }
 
 async function decide(ids, decision) {
@@ -126,10 +146,12 @@ function renderApprovals() {
     const editor = editing.has(m.id) ? el("textarea", { id: `text-${m.id}`, "aria-label": t("appr.edit"),
       oninput: (e) => edits.set(m.id, e.target.value) }, edits.get(m.id) ?? m.text) : null;
     return el("article", { class: "card approval", dataset: { approval: m.id } },
-      el("div", { class: "actions" }, box, el("label", { for: `sel-${m.id}` }, `${t("appr.select")} ${m.id}`)),
+      el("div", { class: "actions" }, box, el("label", { for: `sel-${m.id}` }, t("appr.select"))),
       el("p", { class: "muted" },
-        `${t("appr.scenario")}: ${m.scenario} · ${t("appr.channel")}: ${m.channel} · ${t("appr.customer")}: ${m.customer_id}`,
-        m.expires_at ? ` · ${t("appr.expires")}: ${new Date(m.expires_at * 1000 || m.expires_at).toLocaleString(LANG)}` : ""),
+        `${t("appr.scenario")}: ${titled(m.scenario, m.scenario_title, SCENARIOS)} · `
+        + `${t("appr.channel")}: ${label(CHANNELS, m.channel)} · `
+        + `${t("appr.customer")}: ${m.customer_name || `ID ${m.customer_id}`}`,
+        m.expires_at ? ` · ${t("appr.expires")}: ${when(m.expires_at)}` : ""),
       m.subject ? el("p", {}, el("strong", {}, m.subject)) : null,
       editor || el("p", { class: "preview" }, edits.get(m.id) ?? m.text),
       el("div", { class: "actions" },
@@ -145,40 +167,70 @@ function renderScenarios() {
   if (failed("scenarios") || !data.scenarios) return;
   if (!data.scenarios.length) { body("scenarios").replaceChildren(el("p", { class: "muted" }, t("sc.none"))); return; }
   const cols = ["sent", "delivered", "read", "replied", "converted", "unsubscribed", "revenue"];
+  const name = (s) => titled(s.scenario, s.title, SCENARIOS);
+  const uplift = (u) => (u && u.value !== null ? `${pct(u.value)} [${pct(u.low)}; ${pct(u.high)}]` : "—");
   const rows = data.scenarios.map((s) => el("tr", { dataset: { scenario: s.scenario } },
-    el("th", { scope: "row" }, s.scenario),
-    cols.map((c) => el("td", { class: "num" }, s[c] ?? "—")),
-    el("td", { class: "num" }, s.uplift && s.uplift.value !== null ? `${pct(s.uplift.value)} [${pct(s.uplift.low)}; ${pct(s.uplift.high)}]` : "—")));
-  const charts = data.scenarios.map((s) => el("div", {},
-    el("h3", {}, s.scenario),
-    barChart(`${t("sc.funnel")}: ${s.scenario}`, cols.slice(0, 5).map((c) => [t(`sc.${c}`), s[c]])),
-    s.uplift ? el("p", {}, t("sc.uplift")) : null,
-    s.uplift ? intervalChart(`${t("sc.uplift")}: ${s.scenario}`, s.uplift.value, s.uplift.low, s.uplift.high) : null,
-    snapshots.length > 1 ? el("p", {}, t("sc.history")) : null,
-    snapshots.length > 1 ? lineChart(`${t("sc.history")}: ${s.scenario}`, snapshots.map(([time, rates]) => [time, rates[s.scenario] ?? null])) : null));
+    el("th", { scope: "row" }, name(s)),
+    cols.map((c) => el("td", { class: "num" }, (s[c] ?? 0).toLocaleString(LANG === "en" ? "en-GB" : "ru-RU"))),
+    el("td", { class: "num" }, uplift(s.uplift))));
+  const charts = data.scenarios.map((s) => el("div", { class: "chart-box", dataset: { scenario: s.scenario } },
+    el("h3", {}, name(s)),
+    s.sent ? barChart(`${t("sc.funnel")}: ${name(s)}`, cols.slice(0, 5).map((c) => [t(`sc.${c}`), s[c]])) : el("p", { class: "muted" }, t("sc.no_data")),
+    s.uplift && s.uplift.value !== null ? el("p", {}, t("sc.uplift")) : null,
+    s.uplift && s.uplift.value !== null ? intervalChart(`${t("sc.uplift")}: ${name(s)}`, s.uplift.value, s.uplift.low, s.uplift.high) : null,
+    snapshots.length > 1 && s.sent ? el("p", {}, t("sc.history")) : null,
+    snapshots.length > 1 && s.sent ? lineChart(`${t("sc.history")}: ${name(s)}`, snapshots.map(([time, rates]) => [time, rates[s.scenario] ?? null])) : null));
   replace(body("scenarios"),
-    table([["sc.scenario"], ...cols.map((c) => [`sc.${c}`, 1]), ["sc.uplift", 1]], rows),
+    el("div", { class: "scroll" }, table([["sc.scenario"], ...cols.map((c) => [`sc.${c}`, 1]), ["sc.uplift_short", 1]], rows,
+      { class: "scenarios-table" })),
     el("div", { class: "grid" }, charts));
 }
 
 function renderModels() {
   if (failed("models") || !data.models) return;
   const { cards, live } = data.models;
-  const metric = (side) => Object.entries(side || {}).map(([k, v]) => `${k} ${Number(v).toFixed(3)}`).join(", ");
+  const used = new Set();
+  const metric = (side) => el("ul", { class: "plain" }, Object.entries(side || {}).map(([k, v]) => {
+    used.add(k);
+    return el("li", { dataset: { metric: k } }, `${metricName(k)}: ${num(v)}`);
+  }));
+  const running = (c) => (c.running === "fallback" ? t("mod.fallback")
+    : c.running === "not loaded" ? t("mod.not_loaded") : c.running === c.version ? t("mod.this_version") : c.running);
+  const rows = cards.map((c) => el("tr", { dataset: { model: c.name } },
+    el("th", { scope: "row" }, label(MODELS, c.name), el("br"),
+      el("span", { class: "muted small" }, label(MODEL_TYPES, c.model_type))),
+    el("td", { class: "version" }, c.version), el("td", {}, when(c.trained_at)), el("td", { class: "version" }, running(c)),
+    el("td", {}, metric(c.test.model))));
+  const glossary = [...used].filter((k) => METRICS[k]).map((k) =>
+    el("li", {}, el("strong", {}, metricName(k)), ` — ${metricHelp(k)}`));
   replace(body("models"),
-    table([["mod.name"], ["mod.version"], ["mod.trained"], ["mod.running"], ["mod.test"]],
-      cards.map((c) => el("tr", { dataset: { model: c.name } },
-        el("th", { scope: "row" }, `${c.name} (${c.model_type})`), el("td", {}, c.version),
-        el("td", {}, c.trained_at), el("td", {}, c.running), el("td", {}, metric(c.test.model))))),
+    el("div", { class: "scroll" }, table([["mod.name"], ["mod.version"], ["mod.trained"], ["mod.running"], ["mod.test"]], rows)),
+    glossary.length ? el("details", { class: "glossary" }, el("summary", {}, t("mod.glossary")), el("ul", {}, glossary)) : null,
     el("h3", {}, t("mod.live")),
     el("p", { id: "live-accuracy", dataset: { examples: live.examples } },
       `${t("mod.examples")}: ${live.examples} · ${t("mod.accuracy")}: ${pct(live.accuracy)} · `
       + `${t("mod.actionable")}: ${live.actionable.examples} (${pct(live.actionable.accuracy)})`),
-    lineChart(t("mod.daily"), live.daily.map((d) => [d.day, d.accuracy])),
+    lineChart(t("mod.daily"), live.daily.map((d) => [day(d.day), d.accuracy])),
     Object.keys(live.by_reason).length ? table([["mod.reason"], ["mod.examples", 1], ["mod.recall", 1]],
       Object.entries(live.by_reason).map(([reason, r]) => el("tr", {},
         el("th", { scope: "row" }, reasonLabel(reason)), el("td", { class: "num" }, r.examples),
         el("td", { class: "num" }, pct(r.recall))))) : null);
+}
+
+/** The demo's sandbox channel: what it "sent", newest first; hidden when not configured. */
+function renderSandbox() {
+  const configured = !errors.sandbox && Array.isArray(data.sandbox);
+  $("sandbox").hidden = !configured;
+  $("nav-sandbox").hidden = !configured;
+  if (!configured) return;
+  if (!data.sandbox.length) { replace(body("sandbox"), el("p", { class: "muted" }, t("sb.none"))); return; }
+  replace(body("sandbox"),
+    el("p", { class: "muted" }, t("sb.note")),
+    el("div", { class: "scroll" }, table([["sb.time"], ["sb.channel"], ["sb.customer"], ["sb.address"], ["sb.text"]],
+      data.sandbox.map((m) => el("tr", { dataset: { message: m.id } },
+        el("td", { class: "nowrap" }, when(m.at)), el("td", {}, label(CHANNELS, m.channel)),
+        el("td", {}, m.customer_name || `ID ${m.customer_id}`), el("td", { class: "nowrap" }, m.address),
+        el("td", { class: "preview" }, m.text))))));
 }
 
 function showLogin() {
@@ -189,18 +241,31 @@ function showLogin() {
   $("key").focus();
 }
 
+/** «администратор (ключ из настроек)» for the bootstrap key, else the key's name. */
+function describeWho() {
+  const key = $("who").dataset.key;
+  $("who").textContent = `${t("login.as")} ${key || t("login.admin")}`;
+}
+
 function showConsole(who) {
   $("login").hidden = true;
   $("console").hidden = false; $("nav").hidden = false; $("logout").hidden = false;
-  $("who").textContent = `${t("login.as")} ${who.key_name}`;
+  serverZone(who.time_zone);
+  refillZones();
+  $("who").dataset.key = who.key_id === "bootstrap" ? "" : who.key_name;
+  describeWho();
   refresh();
   clearInterval(timer);
   timer = setInterval(refresh, POLL_MS);
 }
 
+let refillZones = () => null;
+
 function start() {
-  for (const id of ["incidents-h", "approvals-h", "scenarios-h", "models-h"]) $(id).tabIndex = -1;
-  setupLang($("lang"), renderAll);
+  for (const id of ["incidents-h", "approvals-h", "scenarios-h", "models-h", "sandbox-h"]) $(id).tabIndex = -1;
+  const redraw = () => { if (!$("console").hidden) { describeWho(); renderAll(); } };
+  setupLang($("lang"), () => { refillZones(); redraw(); });
+  refillZones = setupZone($("zone"), redraw);
   $("logout").addEventListener("click", async () => {
     await api("DELETE", `${BASE}/session`).catch(() => null);
     showLogin();

@@ -21,10 +21,19 @@ function showDesk(who) {
   $("login").hidden = true;
   $("desk").hidden = false;
   $("logout").hidden = false;
-  const parts = [who.operator_id, who.queues.length ? `${t("login.queue")}: ${who.queues.join(", ")}` : null];
-  $("who").textContent = `${t("login.as")} ${parts.filter(Boolean).join(", ")}`;
+  serverZone(who.time_zone);
+  refillZones();
   $("who").dataset.operator = who.operator_id || "";
+  $("who").dataset.queues = who.queues.join(",");
+  describeWho();
   listen();
+}
+
+function describeWho() {
+  const who = $("who").dataset;
+  const queues = who.queues ? who.queues.split(",") : [];
+  const parts = [who.operator, queues.length ? `${t("login.queue")}: ${queues.join(", ")}` : null];
+  $("who").textContent = `${t("login.as")} ${parts.filter(Boolean).join(", ")}`;
 }
 
 function setStatus(state) {
@@ -79,13 +88,14 @@ function section(titleKey, ...body) {
 function renderCard(card) {
   const c = card.customer || {};
   const id = card.call_id;
-  const name = c.first_name || (c.known ? c.id : t("card.unknown"));
+  const name = c.display_name || c.name || c.first_name || (c.known ? t("card.customer") : t("card.unknown"));
   const churn = card.churn;
   return el("article", { class: "card", "aria-labelledby": `h-${id}`, dataset: { callId: id } },
     el("h2", { id: `h-${id}` }, name,
-      el("span", { class: "badge" }, `${t("card.segment")}: ${c.segment || "—"}`),
+      c.segment ? el("span", { class: "badge" }, `${t("card.segment")}: ${label(SEGMENTS, c.segment)}`) : null,
       c.local_time ? el("span", { class: "badge" }, `${t("card.local_time")} ${c.local_time}`) : null),
-    el("p", { class: "muted" }, `${t("card.call")} ${id}`, card.utterance ? ` — «${card.utterance}»` : ""),
+    el("p", { class: "muted" }, `${t("card.call")} ${id}`, c.known && c.id ? ` · ID ${c.id}` : "",
+      card.utterance ? ` — «${card.utterance}»` : ""),
     el("div", { class: "grid" },
       section("card.reasons", el("ul", { class: "plain reasons" }, (card.reasons || []).map((r) =>
         el("li", { dataset: { reason: r.reason } },
@@ -94,15 +104,24 @@ function renderCard(card) {
           `${reasonLabel(r.reason)} — ${pct(r.confidence)}`)))),
       churn ? section("card.churn",
         el("p", {}, el("span", { class: `band-${churn.band}` }, `${t(`band.${churn.band}`)} (${pct(churn.score)})`)),
-        el("ul", {}, (churn.reasons || []).map((r) => el("li", {}, r)))) : null,
+        el("ul", { class: "churn-reasons" }, (churn.reasons || []).map((r) =>
+          el("li", {}, typeof r === "string" ? r : r.text || r.code)))) : null,
       card.incidents && card.incidents.length ? section("card.incidents",
-        el("ul", {}, card.incidents.map((i) =>
-          el("li", {}, i.title, i.eta ? ` (${t("card.eta")} ${new Date(i.eta).toLocaleString(LANG)})` : "")))) : null,
+        el("ul", { class: "incidents" }, card.incidents.map((i) => renderIncident(i, c)))) : null,
       section("card.next_steps", el("ol", { class: "next-steps" }, (card.next_steps || []).map((s) => el("li", {}, s)))),
       renderConsent(card),
       renderHistory(card)),
     renderActions(card),
     renderOutcome(card));
+}
+
+/** One ETA per incident: in the customer's zone (the one the script reads out), named. */
+function renderIncident(incident, customer) {
+  const zone = customer.time_zone || ZONE;
+  const whose = customer.time_zone ? `${t("card.customer_time")}, ${zoneLabel(zone)}` : zoneLabel(zone);
+  return el("li", { dataset: { incident: incident.id } }, incident.title,
+    incident.eta ? el("span", { class: "eta" },
+      ` — ${t("card.eta")} ${when(incident.eta, zone, { label: false })} (${whose})`) : null);
 }
 
 function renderConsent(card) {
@@ -113,8 +132,9 @@ function renderConsent(card) {
       el("span", { class: consent.offer_allowed ? "yes" : "no" },
         consent.offer_allowed ? t("card.allowed") : t("card.not_allowed"))),
     byChannel.length ? el("ul", { class: "plain" }, byChannel.map(([ch, ok]) =>
-      el("li", {}, `${ch}: `, el("span", { class: ok ? "yes" : "no" }, ok ? t("yes") : t("no"))))) : null,
-    consent.stopped && consent.stopped.length ? el("p", {}, `${t("card.stopped")}: ${consent.stopped.join(", ")}`) : null);
+      el("li", {}, `${label(CHANNELS, ch)}: `, el("span", { class: ok ? "yes" : "no" }, ok ? t("yes") : t("no"))))) : null,
+    consent.stopped && consent.stopped.length
+      ? el("p", {}, `${t("card.stopped")}: ${consent.stopped.map((ch) => label(CHANNELS, ch)).join(", ")}`) : null);
 }
 
 function renderHistory(card) {
@@ -130,17 +150,46 @@ function renderHistory(card) {
     engagement.reply_rate_90d != null ? el("li", {}, `${t("card.reply_rate")}: ${pct(engagement.reply_rate_90d)}`) : null));
 }
 
+/** Why an action is offered, for a person: the API's reason when it gives one beside
+ * its trace; else a short reason from the verdict itself. */
+function humanWhy(a) {
+  if (a.trace !== undefined && a.why) return Array.isArray(a.why) ? a.why.join("; ") : String(a.why);
+  if (a.suitable) return LANG === "en" ? "its conditions hold for this call" : "условия действия выполнены для этого звонка";
+  const trace = String(a.why || "");
+  if (/consent/.test(trace)) return LANG === "en" ? "no marketing consent" : "нет согласия на рекламу";
+  if (/incident/.test(trace)) return LANG === "en" ? "no offers during an outage" : "во время аварии предложения не делаются";
+  return LANG === "en" ? "ruled out by the contact rules" : "не подходит по правилам";
+}
+
+function traceOf(a) {
+  const raw = a.trace !== undefined ? a.trace : a.why;
+  return Array.isArray(raw) ? raw.join("; ") : String(raw ?? "");
+}
+
 function renderActions(card) {
   const ranked = (card.ranked || []).filter((a) => a.eligible);
   if (!ranked.length) return null;
-  return section("card.offers", el("table", {},
+  const id = card.call_id;
+  // The rule engine's own words, for those who ask: hidden until the toggle is pressed,
+  // flipped in place so that what the operator chose in the outcome form stays.
+  const trace = el("div", { id: `trace-${id}`, class: "trace", lang: "en", hidden: true },
+    el("h4", {}, t("card.trace_title")),
+    el("ul", {}, ranked.map((a) => el("li", {}, el("code", {}, `${a.id}: ${traceOf(a)}`)))));
+  const toggle = el("button", { type: "button", class: "secondary trace-toggle", "aria-expanded": "false",
+    "aria-controls": trace.id, onclick: () => {
+      trace.hidden = !trace.hidden;
+      toggle.setAttribute("aria-expanded", String(!trace.hidden));
+      toggle.textContent = t(trace.hidden ? "card.trace" : "card.trace_hide");
+    } }, t("card.trace"));
+  return section("card.offers", el("div", { class: "scroll" }, el("table", { class: "actions-table" },
     el("thead", {}, el("tr", {},
       el("th", { scope: "col" }, t("card.action")), el("th", { scope: "col", class: "num" }, t("card.priority")),
       el("th", { scope: "col" }, t("card.suitable")), el("th", { scope: "col" }, t("card.why")))),
-    el("tbody", {}, ranked.map((a) => el("tr", {},
-      el("td", {}, a.id), el("td", { class: "num" }, a.priority.toFixed(3)),
+    el("tbody", {}, ranked.map((a) => el("tr", { dataset: { action: a.id } },
+      el("td", {}, titled(a.id, a.title, ACTIONS)), el("td", { class: "num" }, num(a.priority, 2)),
       el("td", { class: a.suitable ? "yes" : "no" }, a.suitable ? t("yes") : t("no")),
-      el("td", {}, Array.isArray(a.why) ? a.why.join("; ") : String(a.why ?? "")))))));
+      el("td", { class: "why" }, humanWhy(a))))))),
+  toggle, trace);
 }
 
 function renderOutcome(card) {
@@ -186,14 +235,18 @@ function renderOutcome(card) {
       result.tabIndex = -1;
       result.focus();
     } catch (exc) {
-      error.textContent = exc.message;
+      error.textContent = problemText(exc);
     }
   });
   return form;
 }
 
+let refillZones = () => null;
+
 async function start() {
-  setupLang($("lang"), () => { if (!$("desk").hidden) { setStatus($("status").dataset.state); renderAll(); } });
+  const redraw = () => { if (!$("desk").hidden) { describeWho(); setStatus($("status").dataset.state); renderAll(); } };
+  setupLang($("lang"), () => { refillZones(); redraw(); });
+  refillZones = setupZone($("zone"), redraw);
   $("logout").addEventListener("click", async () => {
     await api("DELETE", `${BASE}/session`).catch(() => null);
     cards.clear();

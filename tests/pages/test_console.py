@@ -94,7 +94,7 @@ def test_the_console_turns_away_a_key_without_the_manager_scope(
         page.goto(f"{app.url}/console")
         page.fill("#key", desk)
         page.keyboard.press("Enter")
-        expect(page.locator("#login .error")).to_contain_text("'manager' scope")
+        expect(page.locator("#login .error")).to_have_text("У ключа нет права «консоль менеджера»")
         expect(page.locator("#console")).to_be_hidden()
         shot(page, "refused")
 
