@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import errors, openapi
+from api import demo, errors, openapi
 from api.auth import KeyRing
 from api.limits import BodyLimit
 from api.metrics import REQUEST_SECONDS
@@ -106,6 +106,7 @@ def create_app(
     settings: Settings, *, store: Store | None = None, clock: Clock | None = None
 ) -> FastAPI:
     clock = clock or SystemClock()
+    settings = demo.with_sandbox(settings)
     catalogue = Catalogue.with_extensions(
         config.spec(name) for name, config in settings.event_types.items()
     )
@@ -122,10 +123,11 @@ def create_app(
                 key_hash=hash_key(settings.admin_key.get_secret_value()),
                 created_at=0.0,
             )
+        recent = None
         if settings.demo:
             from models.demo import load_demo
 
-            await load_demo(
+            recent = await load_demo(
                 opened, catalogue, settings.demo_customers, settings.default_region, clock.now()
             )
         outbox = open_outbox(settings.store)
@@ -174,6 +176,8 @@ def create_app(
             crm_sync=CrmSync(opened, catalogue, followups, clock, settings.default_region),
         )
         state: AppState = app.state.forecall
+        if recent is not None:
+            await demo.start(state, recent)
         await state.live.start()
         stop = asyncio.Event()
         refresher = asyncio.create_task(state.open_incidents.run(stop), name="incidents")

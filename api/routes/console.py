@@ -12,19 +12,22 @@ from __future__ import annotations
 from typing import Annotated
 
 import httpx
+import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import FileResponse
 
-from api.deps import ClockDep, KeyRingDep, ModelsDep, SettingsDep, StoreDep
+from api.deps import ChannelsDep, ClockDep, KeyRingDep, ModelsDep, SettingsDep, StoreDep
 from api.responses import OrjsonResponse, json_response
 from api.routes.desk import STATIC
 from api.sessions import LoginIn, Session, Sessions, describe, require_csrf_header
+from connectors.channels import sandbox
 from core.errors import NotFound
 from inbound import accuracy
 
 router = APIRouter(tags=["console"])
 SESSIONS = Sessions("forecall_console", "/console", "manager", operator=False)
 ConsoleSession = Annotated[Session, Depends(SESSIONS.dependency())]
+SANDBOX_SHOWN = 50
 # What the console may reach through its window: what it shows, nothing else.
 SHOWN = ("incidents", "approvals", "scenarios", "messages", "outbox")
 PASSED_HEADERS = ("content-type", "retry-after")
@@ -36,15 +39,17 @@ async def page() -> FileResponse:
 
 
 @router.post("/console/api/session", response_class=OrjsonResponse)
-async def login(body: LoginIn, request: Request, keys: KeyRingDep) -> Response:
+async def login(
+    body: LoginIn, request: Request, keys: KeyRingDep, settings: SettingsDep
+) -> Response:
     """Log in with a key holding the `manager` (or `admin`) scope."""
-    return await SESSIONS.login(body, request, keys)
+    return await SESSIONS.login(body, request, keys, settings.default_time_zone)
 
 
 @router.get("/console/api/session", response_class=OrjsonResponse)
-async def whoami(session: ConsoleSession) -> OrjsonResponse:
+async def whoami(session: ConsoleSession, settings: SettingsDep) -> OrjsonResponse:
     """Who this page is logged in as."""
-    return json_response(describe(session))
+    return json_response(describe(session, settings.default_time_zone))
 
 
 @router.delete("/console/api/session", status_code=204)
@@ -66,6 +71,20 @@ async def models(
             "live": accuracy.live(await store.examples(), clock.now()),
         }
     )
+
+
+@router.get("/console/api/sandbox", response_class=OrjsonResponse)
+async def sandbox_inbox(
+    channels: ChannelsDep, store: StoreDep, _: ConsoleSession
+) -> OrjsonResponse:
+    """What the sandbox channel "sent", newest first; 404 when no channel is a sandbox."""
+    if not any(isinstance(c, sandbox.SandboxChannel) for c in channels.values()):
+        raise NotFound("no sandbox channel is configured")
+    messages = await sandbox.recent(store, SANDBOX_SHOWN)
+    records = await store.get_customers([m["customer_id"] for m in messages])
+    for message, record in zip(messages, records, strict=True):
+        message["customer_name"] = orjson.loads(record).get("name") if record else None
+    return json_response(messages)
 
 
 @router.api_route(

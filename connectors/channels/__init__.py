@@ -27,6 +27,8 @@ KINDS: dict[str, tuple[str, str, str]] = {
     "whatsapp": ("connectors.channels.whatsapp", "WhatsAppChannel", "WhatsAppConfig"),
     "viber": ("connectors.channels.viber", "ViberChannel", "ViberConfig"),
     "fcm": ("connectors.channels.fcm", "FcmChannel", "FcmConfig"),
+    # The demo's local inbox: nothing leaves the machine (the console shows it).
+    "sandbox": ("connectors.channels.sandbox", "SandboxChannel", "SandboxConfig"),
     # Timeline comments in the CRM: notes travel the outbox like messages.
     "bitrix24": ("connectors.crm.bitrix24", "Bitrix24", "Bitrix24Config"),
     "amocrm": ("connectors.crm.amocrm", "AmoCrm", "AmoCrmConfig"),
