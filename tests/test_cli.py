@@ -73,6 +73,31 @@ def test_demo_serves_a_population_within_a_minute(demo: str) -> None:
 
 
 @pytest.mark.slow
+def test_the_demo_starts_with_outbound_history_and_an_outage_notified_in_the_sandbox(
+    demo: str,
+) -> None:
+    headers = {"Authorization": f"Bearer {DEMO_KEY}"}
+    report = httpx.get(f"{demo}/v1/scenarios/report", headers=headers).json()
+    sent = {row["scenario"]: row["sent"] for row in report}
+    assert sum(1 for n in sent.values() if n) >= 4, sent  # weeks of follow-ups behind it
+    assert any(row["delivered"] and row["read"] and row["replied"] for row in report), report
+    deadline = time.monotonic() + 20  # the embedded dispatcher sends the outage notices
+    counts: dict[str, int] = {}
+    while time.monotonic() < deadline:
+        counts = httpx.get(f"{demo}/v1/incidents/DEMO-1", headers=headers).json()["counts"]
+        if counts["notified"]:
+            break
+        time.sleep(0.5)
+    assert counts["affected"] > 0 and counts["notified"] > 0, counts
+    # Delivered to the sandbox inbox, which the console shows.
+    login = httpx.post(
+        f"{demo}/console/api/session", json={"key": DEMO_KEY}, headers={"X-Forecall": "1"}
+    )
+    inbox = httpx.get(f"{demo}/console/api/sandbox", cookies=login.cookies).json()
+    assert any("Нет интернета в Москве" in m["text"] for m in inbox), inbox[:3]
+
+
+@pytest.mark.slow
 def test_forecall_train_from_the_console(tmp_path: Path) -> None:
     rnd = random.Random(1)
     data = tmp_path / "churn.csv"
