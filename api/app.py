@@ -106,7 +106,7 @@ def create_app(
     settings: Settings, *, store: Store | None = None, clock: Clock | None = None
 ) -> FastAPI:
     clock = clock or SystemClock()
-    settings = demo.with_sandbox(settings)
+    settings = demo.demo_settings(settings)
     catalogue = Catalogue.with_extensions(
         config.spec(name) for name, config in settings.event_types.items()
     )

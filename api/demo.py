@@ -14,13 +14,23 @@ from proactive.history import play
 log = logging.getLogger("forecall.demo")
 
 
-def with_sandbox(settings: Settings) -> Settings:
-    """The demo's settings: with no channel configured, every channel is a sandbox (so
-    incidents and follow-ups reach someone, and the console shows what they read)."""
-    if not settings.demo or settings.channels:
+def demo_settings(settings: Settings) -> Settings:
+    """The demo's settings. With no channel configured, every channel is a sandbox (so
+    incidents and follow-ups reach someone, and the console shows what they read). On
+    SQLite, commits are not each flushed to disk (`synchronous=normal`, still crash-safe
+    in WAL mode; the last moments may be lost on a power cut): loading weeks of history
+    is tens of thousands of small writes, which would otherwise take minutes."""
+    if not settings.demo:
         return settings
-    channels = {name: ChannelSettings.model_validate(c) for name, c in DEMO_CHANNELS.items()}
-    return settings.model_copy(update={"channels": channels})
+    update: dict[str, object] = {}
+    if not settings.channels:
+        update["channels"] = {
+            name: ChannelSettings.model_validate(c) for name, c in DEMO_CHANNELS.items()
+        }
+    if settings.store.startswith("sqlite:") and "synchronous=" not in settings.store:
+        joiner = "&" if "?" in settings.store else "?"
+        update["store"] = f"{settings.store}{joiner}synchronous=normal"
+    return settings.model_copy(update=update)
 
 
 async def start(state: AppState, recent: list[Event]) -> None:

@@ -21,6 +21,7 @@ from profiles.ingest import ingest
 log = logging.getLogger("forecall.demo")
 BATCH = 1000
 HISTORY_DAYS = 14  # the weeks of outbound history the demo plays through
+NEXT_STEP = "специалист разберётся и перезвонит вам в течение двух рабочих дней"
 
 
 async def load_demo(
@@ -49,6 +50,10 @@ async def load_demo(
         await directory.put_customer(
             store, raw["id"], CustomerIn.model_validate(body), default_region, now
         )
+    for raw in world.events:
+        if raw["type"] == "contact" and not raw["data"].get("resolved", True):
+            # What an operator promises an unresolved caller: the memo scenario's trigger.
+            raw["data"]["next_step"] = NEXT_STEP
     events: list[Event] = []
     for start in range(0, len(world.events), BATCH):
         chunk = world.events[start : start + BATCH]

@@ -27,7 +27,7 @@ from inbound import accuracy
 router = APIRouter(tags=["console"])
 SESSIONS = Sessions("forecall_console", "/console", "manager", operator=False)
 ConsoleSession = Annotated[Session, Depends(SESSIONS.dependency())]
-SANDBOX_SHOWN = 50
+SANDBOX_SHOWN = 20
 # What the console may reach through its window: what it shows, nothing else.
 SHOWN = ("incidents", "approvals", "scenarios", "messages", "outbox")
 PASSED_HEADERS = ("content-type", "retry-after")

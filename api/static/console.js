@@ -172,7 +172,7 @@ function renderScenarios() {
   const rows = data.scenarios.map((s) => el("tr", { dataset: { scenario: s.scenario } },
     el("th", { scope: "row" }, name(s)),
     cols.map((c) => el("td", { class: "num" }, (s[c] ?? 0).toLocaleString(LANG === "en" ? "en-GB" : "ru-RU"))),
-    el("td", { class: "num" }, uplift(s.uplift))));
+    el("td", { class: "num nowrap" }, uplift(s.uplift))));
   const charts = data.scenarios.map((s) => el("div", { class: "chart-box", dataset: { scenario: s.scenario } },
     el("h3", {}, name(s)),
     s.sent ? barChart(`${t("sc.funnel")}: ${name(s)}`, cols.slice(0, 5).map((c) => [t(`sc.${c}`), s[c]])) : el("p", { class: "muted" }, t("sc.no_data")),
