@@ -94,6 +94,12 @@ function suppressedBy(counts) {
   return found;
 }
 
+/** The API's words for a reason when it gives them, else the built-in label. */
+function suppressionTitle(counts, reason) {
+  const given = (counts.suppression_titles || {})[reason];
+  return (given && given[LANG]) || label(SUPPRESSION, reason);
+}
+
 function renderIncidents() {
   if (failed("incidents") || !data.incidents) return;
   if (!data.incidents.length) { body("incidents").replaceChildren(el("p", { class: "muted" }, t("inc.none"))); return; }
@@ -103,7 +109,7 @@ function renderIncidents() {
     const why = c === "suppressed" && i.counts && value ? suppressedBy(i.counts).filter(([, n]) => n) : [];
     return el("td", { class: "num", dataset: { count: c } }, String(value ?? "—"),
       why.length ? el("ul", { class: "plain why-suppressed", "aria-label": t("inc.why_suppressed") },
-        why.map(([reason, n]) => el("li", { dataset: { reason } }, `${label(SUPPRESSION, reason)}: ${n}`))) : null);
+        why.map(([reason, n]) => el("li", { dataset: { reason } }, `${suppressionTitle(i.counts, reason)}: ${n}`))) : null);
   };
   body("incidents").replaceChildren(el("div", { class: "scroll" }, table(
     [["inc.incident"], ["inc.eta"], ["inc.affected", 1], ["inc.notified", 1], ["inc.pending", 1],
@@ -148,7 +154,7 @@ function renderApprovals() {
     return el("article", { class: "card approval", dataset: { approval: m.id } },
       el("div", { class: "actions" }, box, el("label", { for: `sel-${m.id}` }, t("appr.select"))),
       el("p", { class: "muted" },
-        `${t("appr.scenario")}: ${titled(m.scenario, m.scenario_title, SCENARIOS)} · `
+        `${t("appr.scenario")}: ${titled(m.scenario, m.scenario_title, SCENARIOS, m.scenario_title_en)} · `
         + `${t("appr.channel")}: ${label(CHANNELS, m.channel)} · `
         + `${t("appr.customer")}: ${m.customer_name || `ID ${m.customer_id}`}`,
         m.expires_at ? ` · ${t("appr.expires")}: ${when(m.expires_at)}` : ""),
@@ -167,7 +173,7 @@ function renderScenarios() {
   if (failed("scenarios") || !data.scenarios) return;
   if (!data.scenarios.length) { body("scenarios").replaceChildren(el("p", { class: "muted" }, t("sc.none"))); return; }
   const cols = ["sent", "delivered", "read", "replied", "converted", "unsubscribed", "revenue"];
-  const name = (s) => titled(s.scenario, s.title, SCENARIOS);
+  const name = (s) => titled(s.scenario, s.title, SCENARIOS, s.title_en);
   const uplift = (u) => (u && u.value !== null ? `${pct(u.value)} [${pct(u.low)}; ${pct(u.high)}]` : "—");
   const rows = data.scenarios.map((s) => el("tr", { dataset: { scenario: s.scenario } },
     el("th", { scope: "row" }, name(s)),

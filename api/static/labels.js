@@ -91,6 +91,7 @@ const SUPPRESSION = {
   quiet_hours: ["тихие часы", "quiet hours"],
   cap: ["исчерпан лимит сообщений", "message cap reached"],
   dedupe: ["уже сообщили", "already told"],
+  at_send: ["остановлено при отправке", "stopped at send time"],
   policy: ["правила контактов", "contact policy"],
   suppressed: ["правила контактов", "contact policy"],
 };
@@ -132,9 +133,10 @@ function metricHelp(code) { return METRICS[code] ? METRICS[code][1][LANG === "en
 
 const CYRILLIC = /[а-яё]/i;
 
-/** A title from the API ({ru, en} or a string) in the page's language; for a Russian page
- * an English-only title gives way to the built-in label of the code. */
-function titled(code, title, map) {
+/** A title from the API ({ru, en}, or a string with its English beside it) in the page's
+ * language; a title in the other language gives way to the built-in label of the code. */
+function titled(code, title, map, titleEn) {
+  if (LANG === "en" && titleEn) return titleEn;
   if (title && typeof title === "object") return title[LANG] || title.ru || label(map, code);
   if (typeof title === "string" && title) {
     if (LANG === "ru" && !CYRILLIC.test(title) && map[code]) return label(map, code);

@@ -90,6 +90,7 @@ async def test_sessions_need_the_scope_and_changing_requests_need_the_header(
         assert no_header.status_code == 403 and "X-Forecall" in no_header.json()["message"]
         wrong = await page.post("/console/api/session", json={"key": desk_key}, headers=CSRF)
         assert wrong.status_code == 403 and "'manager'" in wrong.json()["message"]
+        assert wrong.json()["scope"] == "manager"  # the page says it in its own words
         bad = await page.post(
             "/desk/api/session", json={"key": desk_key, "queues": ["no spaces"]}, headers=CSRF
         )
@@ -102,8 +103,10 @@ async def test_sessions_need_the_scope_and_changing_requests_need_the_header(
         assert ok.json() == {
             "operator_id": "op-a",
             "queues": [],
+            "key_id": ok.json()["key_id"],
             "key_name": "k",
             "scopes": ["desk"],
+            "time_zone": "Europe/Moscow",  # the service's default, for the page's times
         }
         await inbound(app, "call-2", operator_id="op-a")
         await settled(app)
