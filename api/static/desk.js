@@ -92,8 +92,9 @@ function renderCard(card) {
   const churn = card.churn;
   return el("article", { class: "card", "aria-labelledby": `h-${id}`, dataset: { callId: id } },
     el("h2", { id: `h-${id}` }, name,
-      c.segment ? el("span", { class: "badge" }, `${t("card.segment")}: ${label(SEGMENTS, c.segment)}`) : null,
-      c.local_time ? el("span", { class: "badge" }, `${t("card.local_time")} ${c.local_time}`) : null),
+      // Of a stranger we know neither: the defaults are no facts to show.
+      c.known && c.segment ? el("span", { class: "badge" }, `${t("card.segment")}: ${label(SEGMENTS, c.segment)}`) : null,
+      c.known && c.local_time ? el("span", { class: "badge" }, `${t("card.local_time")} ${c.local_time}`) : null),
     el("p", { class: "muted" }, `${t("card.call")} ${id}`, c.known && c.id ? ` · ID ${c.id}` : "",
       card.utterance ? ` — «${card.utterance}»` : ""),
     el("div", { class: "grid" },
