@@ -18,12 +18,13 @@ SHOTS = Path(os.environ.get("FORECALL_SHOTS", "/tmp/shots"))
 
 # Visible text nodes only, leaving out what is marked as English on purpose (the
 # language switch, the rule trace behind its toggle).
-_VISIBLE_TEXT = """() => {
+_VISIBLE_TEXT = """(skip) => {
   const out = [];
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   while (walker.nextNode()) {
     const node = walker.currentNode, parent = node.parentElement;
     if (!parent || parent.closest('[lang="en"], script, style, title, option')) continue;
+    if (skip && parent.closest(skip)) continue;
     if (!parent.checkVisibility()) continue;
     out.push(node.textContent);
   }
@@ -35,10 +36,11 @@ _VISIBLE_TEXT = """() => {
 }"""
 
 
-def english_words(page: Page, allow: Iterable[str] = ()) -> list[str]:
-    """Latin-letter words on screen outside the allow-list; a word with a digit is an id."""
+def english_words(page: Page, allow: Iterable[str] = (), skip: str = "") -> list[str]:
+    """Latin-letter words on screen outside the allow-list; a word with a digit is an id.
+    `skip`: a CSS selector of parts whose words another test answers for."""
     allowed = ALLOWED | set(allow)
-    text = page.evaluate(_VISIBLE_TEXT)
+    text = page.evaluate(_VISIBLE_TEXT, skip)
     words = re.findall(r"[A-Za-z0-9][A-Za-z0-9._:@-]*", text)
     return sorted(
         {

@@ -19,6 +19,9 @@ from tests.pages.test_desk import login as desk_login
 WAIT = 10_000
 SANDBOX = {"sms": {"kind": "sandbox"}, "telegram": {"kind": "sandbox"}}
 ETA = "2026-11-18T15:00:00Z"  # 18:00 in Moscow; the clock stands at 14:06 there
+# The churn reasons are the deciding side's sentences, in the customer's language: their
+# words are tested with the churn predictor (issue 16's other half), not by this page.
+CHURN = ".churn-reasons"
 
 
 def declare(app: Served) -> None:
@@ -93,7 +96,7 @@ def test_an_operator_reads_a_call_during_an_outage_in_russian(
         expect(actions).not_to_contain_text("eligible")
         expect(card.locator(".trace")).to_be_hidden()
         print(snap(page, "desk-call-outage"))
-        assert english_words(page, allow={"op-a"}) == []
+        assert english_words(page, allow={"op-a"}, skip=CHURN) == []
 
         card.get_by_role("button", name="Показать трассировку правил").click()
         expect(card.locator(".trace")).to_be_visible()
@@ -114,7 +117,7 @@ def test_an_operator_reads_a_call_during_an_outage_in_russian(
         stranger = page.locator('[data-call-id="call-10"]')
         expect(stranger.locator("h2")).to_contain_text("Неизвестный клиент", timeout=WAIT)
         expect(stranger.locator("h2 .badge")).to_have_count(0)  # no segment, no local time
-        assert english_words(page, allow={"op-a"}) == []
+        assert english_words(page, allow={"op-a"}, skip=CHURN) == []
         print(snap(page, "desk-unknown-caller"))
 
 
