@@ -198,14 +198,14 @@ function renderModels() {
   const used = new Set();
   const metric = (side) => el("ul", { class: "plain" }, Object.entries(side || {}).map(([k, v]) => {
     used.add(k);
-    return el("li", { dataset: { metric: k } }, `${metricName(k)}: ${num(v)}`);
+    return el("li", { dataset: { metric: k }, title: metricHelp(k) || null }, `${metricName(k)}: ${num(v)}`);
   }));
   const running = (c) => (c.running === "fallback" ? t("mod.fallback")
     : c.running === "not loaded" ? t("mod.not_loaded") : c.running === c.version ? t("mod.this_version") : c.running);
   const rows = cards.map((c) => el("tr", { dataset: { model: c.name } },
     el("th", { scope: "row" }, label(MODELS, c.name), el("br"),
       el("span", { class: "muted small" }, label(MODEL_TYPES, c.model_type))),
-    el("td", { class: "version" }, c.version), el("td", {}, when(c.trained_at)), el("td", { class: "version" }, running(c)),
+    el("td", { class: "version" }, c.version), el("td", {}, when(c.trained_at)), el("td", { class: c.running === c.version ? null : "version" }, running(c)),
     el("td", {}, metric(c.test.model))));
   const glossary = [...used].filter((k) => METRICS[k]).map((k) =>
     el("li", {}, el("strong", {}, metricName(k)), ` — ${metricHelp(k)}`));
