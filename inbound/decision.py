@@ -111,7 +111,11 @@ async def facts(
         record=record,
         row=row,
         reasons=models.reasons.predict(row, utterance),
-        churn=models.churn.predict(row),
+        churn=models.churn.predict(
+            row,
+            features.evidence(state, now) if customer_id else features.NOTHING,
+            (record or {}).get("locale", "ru"),
+        ),
         incidents=touching,
         utterance=utterance,
         ivr_node=ivr_node,
