@@ -53,6 +53,7 @@ async def test_a_known_caller_with_a_delayed_order_is_asked_about_it(
         "id": "c1",
         "known": True,
         "first_name": "Иван",
+        "display_name": "Иван",
         "segment": "b2c",
         "locale": "ru",
         "region": "RU-MOW",
@@ -128,6 +129,17 @@ async def test_a_stranger_is_asked_about_a_topic_never_told_facts_about_an_accou
     told = await ask(client, "known-1", utterance="оплата не проходит")
     assert told["action"]["id"] == "support_payment_trouble"
     assert told["ivr"]["say"].startswith("Мы видим, что последний платёж не прошёл")
+
+
+async def test_a_business_is_shown_by_its_company_name(client: httpx.AsyncClient) -> None:
+    company = {**CUSTOMER, "name": "ООО «Фортуна»", "segment": "b2b"}
+    assert (await client.put("/v1/customers/c000002", json=company)).status_code in (200, 201)
+    answer = await ask(client, "b2b-1")
+    assert answer["customer"]["display_name"] == "ООО «Фортуна»"
+    assert answer["customer"]["first_name"] is None  # nobody is greeted as «ООО»
+    assert answer["action"]["id"] == "route_b2b"
+    anonymous = await ask(client, "b2b-2", caller="+79990000000")
+    assert anonymous["customer"]["display_name"] is None
 
 
 async def test_churn_reasons_of_a_new_customer_invent_no_history(
