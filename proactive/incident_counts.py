@@ -57,15 +57,9 @@ async def counts(store: Store, outbox: Outbox, incident_id: str) -> dict[str, An
         "affected": len(await store.audience_of(incident_id)),
         **customers,
         "suppressed": at_send + sum(excluded.values()),
-        "suppressed_by_reason": [
-            {
-                "reason": reason,
-                "title": SUPPRESSION_TITLES.get(reason, {}).get("ru", reason),
-                "title_en": SUPPRESSION_TITLES.get(reason, {}).get("en", reason),
-                "count": n,
-            }
-            for reason, n in sorted(reasons.items(), key=lambda item: -item[1])
-        ],
+        # reason -> customers, largest first; the words for each reason beside.
+        "suppressed_by_reason": dict(sorted(reasons.items(), key=lambda item: -item[1])),
+        "suppression_titles": {r: SUPPRESSION_TITLES.get(r, {"ru": r, "en": r}) for r in reasons},
         "by_status": first,
         "excluded": excluded,
         "updates": {**_statuses(later), "by_status": later},
