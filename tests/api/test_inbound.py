@@ -122,6 +122,11 @@ async def test_a_stranger_is_asked_about_a_topic_never_told_facts_about_an_accou
     assert answer["churn"]["reasons"] == []  # no profile, nothing to say about one
     for text in (answer["ivr"]["say"], answer["operator"]["script"]):
         assert "Мы видим" not in text and "платёж не прошёл" not in text
+    colloquial = await ask(
+        client, "anon-2", caller="+79990000000", utterance="инет не пашет второй день"
+    )
+    assert colloquial["reasons"][0]["reason"] in ("technical_problem", "outage")
+    assert "платёж" not in colloquial["ivr"]["say"]
     # A known caller whose profile holds the failed payment is told, kindly.
     await client.put("/v1/customers/c1", json=CUSTOMER)
     failed = [event("p1", "payment_failed", amount=990, at=NOW - 3600)]

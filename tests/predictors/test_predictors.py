@@ -11,7 +11,7 @@ import pytest
 from models.defaults import DEFAULT_DIR
 from predictors import registry as registry_module
 from predictors.churn import explain
-from predictors.features import INDEX, NOTHING, TRUSTED, Evidence, new_row
+from predictors.features import INDEX, NOTHING, TRUSTED, Evidence, fill, new_row
 from predictors.registry import MODEL_FALLBACK, ModelRegistry
 
 
@@ -33,6 +33,23 @@ def test_shipped_models_load_and_predict(model_dir: Path) -> None:
     assert len(prediction.top) == 3 and sum(p for _, p in prediction.top) <= 1.0001
     calm = models.reasons.predict(new_row(), "хочу расторгнуть договор, переходим к другому")
     assert calm.best[0] == "cancel_intent"
+
+
+@pytest.mark.parametrize(
+    ("words", "reasons"),
+    [
+        ("инет не пашет второй день", {"technical_problem", "outage"}),  # was payment_failed
+        ("что с интернетом", {"outage"}),
+        ("интернет глючит второй день", {"technical_problem"}),
+        ("оплата не проходит уже второй раз", {"payment_failed"}),
+    ],
+)
+def test_colloquial_faults_are_faults(model_dir: Path, words: str, reasons: set[str]) -> None:
+    """How people say it on the phone: «инет», «не пашет», «второй день»; the context of
+    a caller with no profile, as the IVR path builds it."""
+    models = ModelRegistry(model_dir)
+    stranger = fill(new_row(), {}, None, 1_795_000_000.0)
+    assert models.reasons.predict(stranger, words).best[0] in reasons
 
 
 def test_churn_reasons_are_plain_words() -> None:
