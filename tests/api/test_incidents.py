@@ -287,7 +287,8 @@ async def test_a_notice_held_by_quiet_hours_says_why(
             await client.put(
                 "/v1/customers/a", json=customer("+79161110001", "RU-MOW", ["internet"])
             )
-            declared = await client.post("/v1/incidents", json=incident())
+            # Declared at night with a morning ETA (a past one would be refused).
+            declared = await client.post("/v1/incidents", json=incident(eta="2026-11-19T06:00:00Z"))
             assert declared.status_code == 201, declared.text
             shown = (await client.get("/v1/messages/inc:INC-7:start:a")).json()
             assert shown["status"] == "pending" and shown["error"] == "deferred: quiet_hours"
