@@ -8,16 +8,18 @@ from typing import Any
 
 from inbound.decision import Facts, summary
 from predictors.arbitration import Decision, safe_default
+from predictors.decision import reason_name
 
 
 def render(decision: Decision, *, why: bool = True) -> dict[str, Any]:
     """`why=False` leaves the ranked list out (an IVR that only needs what to do)."""
     top, ivr, operator = decision.top, decision.ivr, decision.operator
+    locale = decision.locale
     body: dict[str, Any] = {
         "action": {
             "id": top.id,
             "kind": top.kind,
-            "title": top.spec.title,
+            "title": top.title(locale),
             "final": top.final,
             "fallback": decision.fallback,
         },
@@ -34,22 +36,32 @@ def render(decision: Decision, *, why: bool = True) -> dict[str, Any]:
         "operator": {
             "script": operator.script,
             "offer": operator.offer,
-            "offers": [{"action_id": a, "text": text} for a, text in operator.offers],
+            "offers": [
+                {"action_id": a, "title": _title(decision, a), "text": text}
+                for a, text in operator.offers
+            ],
         },
     }
     if why:
         body["ranked"] = [
             {
                 "id": s.action.id,
+                "title": s.action.title(locale),
                 "kind": s.action.kind,
                 "eligible": s.eligible,
                 "suitable": s.suitable,
                 "priority": round(s.priority, 4),
-                "why": s.why,
+                "why": s.why(locale),  # for the operator
+                "trace": s.trace,  # the rule engine's account, for those who tune it
             }
             for s in decision.ranked
         ]
     return body
+
+
+def _title(decision: Decision, action_id: str) -> str:
+    scored = next((s for s in decision.ranked if s.action.id == action_id), None)
+    return scored.action.title(decision.locale) if scored else action_id
 
 
 def answer(found: Facts, decision: Decision) -> dict[str, Any]:
@@ -59,7 +71,10 @@ def answer(found: Facts, decision: Decision) -> dict[str, Any]:
         "call_id": found.call_id,
         "degraded": False,
         "customer": summary(found),
-        "reasons": [{"reason": r, "confidence": p} for r, p in found.reasons.top],
+        "reasons": [
+            {"reason": r, "title": reason_name(r, decision.locale), "confidence": p}
+            for r, p in found.reasons.top
+        ],
         "reason_source": found.reasons.source,
         "reason_unknown": found.reasons.abstained,
         "churn": {

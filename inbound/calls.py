@@ -23,6 +23,7 @@ from inbound import decision as inbound
 from inbound.live import Hub
 from predictors.actions import Catalogue as ActionCatalogue
 from predictors.arbitration import Decision, arbitrate
+from predictors.decision import BAND_NAMES, reason_name
 from predictors.registry import ModelRegistry
 from proactive.crm_notes import CrmNotes
 from proactive.deflection import count_contacts
@@ -140,11 +141,12 @@ class Calls:
 
 def call_note(found: inbound.Facts, decision: Decision) -> str:
     """The prediction as the CRM's timeline shows it."""
-    reasons = ", ".join(f"{r} ({p:.0%})" for r, p in found.reasons.top)
+    reasons = ", ".join(f"{reason_name(r)} ({p:.0%})" for r, p in found.reasons.top)
+    band = BAND_NAMES.get(found.churn.band, {}).get("ru", found.churn.band)
     return (
         f"Forecall: входящий звонок {found.call_id}. Вероятные причины: {reasons or 'нет данных'}. "
-        f"Риск оттока: {found.churn.band} ({found.churn.score:.2f}). "
-        f"Рекомендация: {decision.top.spec.title}."
+        f"Риск оттока: {band} ({found.churn.score:.2f}). "
+        f"Рекомендация: {decision.top.title()}."
     )
 
 

@@ -111,7 +111,11 @@ async def facts(
         record=record,
         row=row,
         reasons=models.reasons.predict(row, utterance),
-        churn=models.churn.predict(row),
+        churn=models.churn.predict(
+            row,
+            features.evidence(state, now) if customer_id else features.NOTHING,
+            (record or {}).get("locale", "ru"),
+        ),
         incidents=touching,
         utterance=utterance,
         ivr_node=ivr_node,
@@ -125,10 +129,14 @@ def summary(found: Facts) -> dict[str, Any]:
     record = found.record or {}
     name = (record.get("name") or "").split()
     zone = ZoneInfo(record.get("time_zone") or "Europe/Moscow")
+    b2b = record.get("segment") == "b2b"
     return {
         "id": found.customer_id,
         "known": found.customer_id is not None,
-        "first_name": name[0] if name and record.get("segment") != "b2b" else None,
+        "first_name": name[0] if name and not b2b else None,
+        # What a person sees on the card: the company for a business, the first name for a
+        # person (no surname); None when neither is known.
+        "display_name": (record["name"].strip() if b2b else name[0]) if name else None,
         "segment": record.get("segment", "b2c"),  # defaults are not stored
         "locale": record.get("locale", "ru"),
         "region": record.get("region"),

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from predictors.wording import LocalText
+
 Kind = Literal["announce_incident", "confirm_reason", "self_service", "route", "offer", "support"]
 ChannelName = Literal["ivr", "chat", "messenger"]
 Token = Field(default=None, pattern=r"^[A-Za-z0-9_.:@+-]{1,64}$")
@@ -36,7 +38,7 @@ class OperatorSpec(_Strict):
 
 class ActionSpec(_Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
-    title: str = Field(min_length=1, max_length=200)
+    title: LocalText  # what operators and managers read; `{ru: ..., en: ...}` or one text
     kind: Kind
     when: str = "true"
     channels: list[ChannelName] = Field(default_factory=_all_channels)

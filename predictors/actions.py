@@ -4,7 +4,7 @@
     default: route_general        # the action taken when nothing else is suitable
     actions:
       - id: confirm_order_delayed
-        title: Confirm the delayed order
+        title: {ru: Уточнить, не о задержке ли заказа звонок, en: Confirm the delayed order}
         kind: confirm_reason
         when: reason == "order_delayed" and reason_confidence >= 0.8
         channels: [ivr, chat]
@@ -32,6 +32,7 @@ from predictors import templates
 from predictors.action_specs import MODELS, ActionSpec, CatalogueSpec, IvrSpec
 from predictors.decision import CHANNELS, TEMPLATE_VARIABLES, VARIABLES
 from predictors.expressions import BOOL, NUMBER, Expression, ExpressionError, compile_expression
+from predictors.wording import pick
 
 BUILTIN = Path(__file__).resolve().parent / "builtin" / "actions.yaml"
 
@@ -114,6 +115,9 @@ class Action:
         self.say_en = _text(spec.ivr.say_en if spec.ivr else None)
         self.script = _text(spec.operator.script)
         self.offer = _text(spec.operator.offer)
+
+    def title(self, locale: str = "ru") -> str:
+        return pick(self.spec.title, locale)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,11 +21,16 @@ from predictors.actions import Action, Catalogue, Text
 from predictors.decision import LANGUAGES, VARIABLES, Context, template_values
 from predictors.expressions import BOOL, NUMBER, Expression, compile_expression
 from predictors.templates import TemplateError
+from predictors.wording import number
 
 
 class Scored:
-    """One action's verdict. The "why" is written when asked for: VoiceXML and TwiML answers
-    never show it, so a call does not pay for fifteen sentences it will not send."""
+    """One action's verdict. Its reasons are written when asked for: VoiceXML and TwiML
+    answers never show them, so a call does not pay for sentences it will not send.
+
+    `why(locale)` is for the operator, in their language; `trace` is the rule engine's own
+    account (the expression, the values it saw, the arithmetic) for those who tune it.
+    """
 
     __slots__ = ("action", "eligible", "suitable", "priority", "_ctx", "_code", "_p", "_note")
 
@@ -50,7 +55,7 @@ class Scored:
         self._note = note
 
     @property
-    def why(self) -> str:
+    def trace(self) -> str:
         a, code = self.action, self._code
         if code == _CHOSEN:
             weight = a.context_weight[self._ctx.channel]
@@ -70,11 +75,51 @@ class Scored:
             return "not suitable: no marketing during an active incident"
         return f"not suitable: the propensity `{a.propensity.source}` failed: {self._note}"
 
+    def why(self, locale: str = "ru") -> str:
+        """The verdict in the reader's words, without the rule engine's notation."""
+        lang = "en" if locale == "en" else "ru"
+        words = _WHY[lang]
+        if self._code != _CHOSEN:
+            return words[self._code]
+        a = self.action
+        weight = a.context_weight[self._ctx.channel]
+        parts = [words["chance"].format(number(self._p, lang)), words["value"].format(a.value)]
+        if weight != 1 or a.weight != 1:
+            parts.append(words["weight"].format(number(weight * a.weight, lang)))
+        return words[_CHOSEN].format(number(self.priority, lang, 1), " × ".join(parts))
+
     def __repr__(self) -> str:
-        return f"Scored({self.action.id}, {self.priority:.1f}, {self.why!r})"
+        return f"Scored({self.action.id}, {self.priority:.1f}, {self.trace!r})"
 
 
 _CHOSEN, _FALSE, _CHANNEL, _FAILED, _NO_CONSENT, _INCIDENT, _PROPENSITY = range(7)
+
+_WHY: dict[str, dict[int | str, str]] = {
+    "ru": {
+        _CHOSEN: "Подходит, приоритет {} ({})",
+        "chance": "вероятность {}",
+        "value": "ценность {:g}",
+        "weight": "вес {}",
+        _FALSE: "Не подходит: условие действия не выполнено",
+        _CHANNEL: "Не подходит: действие не для этого канала",
+        _FAILED: "Не подходит: условие не удалось вычислить",
+        _NO_CONSENT: "Нельзя: нет согласия клиента на маркетинговые предложения",
+        _INCIDENT: "Нельзя: во время аварии маркетинговые предложения не делаются",
+        _PROPENSITY: "Нельзя: не удалось вычислить вероятность",
+    },
+    "en": {
+        _CHOSEN: "Suitable, priority {} ({})",
+        "chance": "likelihood {}",
+        "value": "value {:g}",
+        "weight": "weight {}",
+        _FALSE: "Not eligible: the action's condition does not hold",
+        _CHANNEL: "Not eligible: the action is not for this channel",
+        _FAILED: "Not eligible: the condition could not be evaluated",
+        _NO_CONSENT: "Not allowed: no marketing consent",
+        _INCIDENT: "Not allowed: no marketing offers during an outage",
+        _PROPENSITY: "Not allowed: the likelihood could not be evaluated",
+    },
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +155,7 @@ class Decision:
     operator: OperatorHint
     fallback: bool = False  # nothing suitable: top is the default
     degraded: bool = False  # the endpoint could not decide: the safe default
+    locale: str = "ru"  # the language of the texts people read (titles, why)
 
 
 def _priority(scored: Scored) -> float:
@@ -153,6 +199,7 @@ def arbitrate(catalogue: Catalogue, ctx: Context) -> Decision:
         _ivr(top, chosen, catalogue, ctx, values),
         _operator(top, chosen, values),
         fallback,
+        locale=ctx.locale,
     )
 
 
@@ -222,7 +269,7 @@ _SAFE_SCRIPT = "Автоматическая подсказка недоступ
 def _safe_action() -> Action:
     spec = ActionSpec(
         id="safe_default",
-        title="Route to the general queue",
+        title={"ru": "Направить в общую очередь", "en": "Route to the general queue"},
         kind="route",
         value=0.0,
         final=True,
@@ -244,7 +291,7 @@ def safe_default(locale: str = "ru") -> Decision:
     ivr = IvrInstruction(
         SAFE_ACTION.id, "safe_default", _SAFE_TEXT[lang], LANGUAGES[lang], "general", None, 0, True
     )
-    return Decision(SAFE_ACTION, (), ivr, OperatorHint(_SAFE_SCRIPT, None), True, True)
+    return Decision(SAFE_ACTION, (), ivr, OperatorHint(_SAFE_SCRIPT, None), True, True, locale=lang)
 
 
 SAFE_DEFAULT = safe_default("ru")

@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from predictors.expressions import BOOL, LIST, NUMBER, TEXT, Reader, Variable
-from predictors.features import FEATURES, new_row
+from predictors.features import FEATURES, INDEX, new_row
 
 CHANNELS = ("ivr", "chat", "messenger")
 LANGUAGES = {"ru": "ru-RU", "en": "en-US"}
@@ -34,6 +34,32 @@ REASON_TITLES: dict[str, dict[str, str]] = {
     "deposit_question": {"ru": "вашего вклада", "en": "your deposit"},
     "other": {"ru": "вашего вопроса", "en": "your question"},
 }
+
+# The reason as a label (nominative), for cards, reports and CRM notes.
+REASON_NAMES: dict[str, dict[str, str]] = {
+    "outage": {"ru": "Авария", "en": "Outage"},
+    "payment_failed": {"ru": "Не прошёл платёж", "en": "Failed payment"},
+    "order_delayed": {"ru": "Задержка заказа", "en": "Delayed order"},
+    "billing_question": {"ru": "Вопрос по счёту", "en": "Billing question"},
+    "technical_problem": {"ru": "Техническая неполадка", "en": "Technical problem"},
+    "cancel_intent": {"ru": "Расторжение договора", "en": "Ending the contract"},
+    "cart_help": {"ru": "Оформление заказа", "en": "Help with the cart"},
+    "application_stuck": {"ru": "Заявка не движется", "en": "Stuck application"},
+    "card_question": {"ru": "Вопрос по карте", "en": "Card question"},
+    "deposit_question": {"ru": "Вопрос по вкладу", "en": "Deposit question"},
+    "other": {"ru": "Другое", "en": "Other"},
+}
+BAND_NAMES: dict[str, dict[str, str]] = {
+    "low": {"ru": "низкий", "en": "low"},
+    "medium": {"ru": "средний", "en": "medium"},
+    "high": {"ru": "высокий", "en": "high"},
+}
+
+
+def reason_name(reason: str, locale: str = "ru") -> str:
+    names = REASON_NAMES.get(reason)
+    return names.get(locale, names["ru"]) if names else reason
+
 
 _FIELDS: dict[str, tuple[str, str]] = {
     "channel": (TEXT, 'where the contact came from: "ivr", "chat" or "messenger"'),
@@ -56,7 +82,19 @@ _FIELDS: dict[str, tuple[str, str]] = {
     "customer_name": (TEXT, 'the first name to greet with ("" for B2B and unknown callers)'),
     "order_id": (TEXT, 'the latest order\'s id ("" when none)'),
     "cart_value": (NUMBER, "the value of the open cart, in roubles (0 when none)"),
+    "live_problem": (
+        BOOL,
+        "the caller has a problem now: an incident touches them, the profile holds a failed "
+        "payment, or the reason is a fault (outage, technical problem, failed payment, "
+        "delayed order) at confidence >= 0.6; it comes before any offer",
+    ),
 }
+
+# Reasons that are a problem the caller has right now, and the confidence that makes
+# the prediction one to act on before anything else.
+PROBLEM_REASONS = frozenset({"outage", "technical_problem", "payment_failed", "order_delayed"})
+PROBLEM_CONFIDENCE = 0.6
+_FAILED_SINCE_SUCCESS = INDEX["failed_since_success"]
 
 # Variables the IVR and operator texts (Jinja2) may use, beside every condition variable.
 TEMPLATE_VARIABLES: dict[str, str] = {
@@ -122,6 +160,11 @@ class Context:
         self.customer_name = customer_name
         self.order_id = order_id
         self.cart_value = float(cart_value)
+        self.live_problem = (
+            incident_active
+            or (known and self.values[_FAILED_SINCE_SUCCESS] > 0)
+            or (reason in PROBLEM_REASONS and self.reason_confidence >= PROBLEM_CONFIDENCE)
+        )
 
 
 def _feature(i: int) -> Reader:

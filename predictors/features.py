@@ -7,6 +7,7 @@ No intermediate dictionaries: the call path runs on every inbound contact.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from math import log1p
 from typing import Any
@@ -82,6 +83,29 @@ _REASON_AT = INDEX[f"last_reason_{CONTACT_REASONS[0]}"]
 _REASON_INDEX = {r: i for i, r in enumerate(CONTACT_REASONS)}
 _SERVICE_AT = INDEX["service_internet"]
 _PRODUCT_AT = INDEX["product_card_debit"]
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Which histories a profile actually holds. A zero or a 180-day cap in the row may
+    mean "nothing recorded"; what people are told must not read it as a fact."""
+
+    activity: bool  # a login or app use was ever recorded
+    messages: bool  # messages were delivered both in the last 30 days and the 30 before
+
+
+TRUSTED = Evidence(True, True)  # a row built by hand (tests, training): take it as it is
+NOTHING = Evidence(False, False)  # an unknown caller: no profile at all
+
+
+def evidence(state: dict[str, Any], now: float) -> Evidence:
+    last = state.get("l", {})
+    d = state.get("d", {})
+    _, delivered30, delivered_prev30, _, _ = _windows(d.get("message_delivered"), 2, day_of(now))
+    return Evidence(
+        bool(last.get("login") or last.get("app_feature_used")),
+        delivered30 > 0 and delivered_prev30 > 0,
+    )
 
 
 def new_row() -> npt.NDArray[np.float32]:

@@ -45,8 +45,9 @@ BUILT_IN = {
 
 
 def format_eta(eta: float | None, zone: ZoneInfo, now: float, locale: str) -> str | None:
-    """ "18:00" today, "25.11 18:00" on another day, in the customer's local time."""
-    if eta is None:
+    """ "18:00" today, "25.11 18:00" on another day, in the customer's local time; None
+    once it has passed: a time already gone is never announced as a promise."""
+    if eta is None or eta <= now:
         return None
     local = datetime.fromtimestamp(eta, zone)
     same_day = local.date() == datetime.fromtimestamp(now, zone).date()

@@ -34,6 +34,7 @@ from core.events import FieldKind
 from predictors.actions import Problem, _duplicate_keys, _line, _path
 from predictors.expressions import BOOL, Expression, ExpressionError, Variable, compile_expression
 from predictors.templates import TemplateError, render, variables
+from predictors.wording import LocalText, pick
 
 BUILTIN = Path(__file__).resolve().parent / "builtin" / "scenarios.yaml"
 CHANNELS = ("telegram", "sms", "email", "whatsapp", "viber", "push")
@@ -80,7 +81,7 @@ class Conversion(_Strict):
 
 class ScenarioSpec(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,47}$")
-    title: str = ""
+    title: LocalText | None = None  # what managers read; `{ru: ..., en: ...}` or one text
     trigger: str
     when: str = "true"
     cancel_on: list[str] = Field(default_factory=list)
@@ -135,6 +136,10 @@ class Scenario:
     @property
     def group(self) -> str:
         return f"scenario:{self.spec.name}"
+
+    def title(self, locale: str = "ru") -> str:
+        """The title in the reader's language; the name when the file gives none."""
+        return pick(self.spec.title, locale) if self.spec.title else self.spec.name
 
     def text(self, touch: int, locale: str, values: dict[str, Any]) -> str:
         override = self.spec.touches[touch].text

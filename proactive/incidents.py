@@ -18,7 +18,7 @@ from connectors.outbox import Outbox
 from connectors.store import Store
 from core.clock import Clock
 from core.customers import Customer
-from core.errors import Conflict, NotFound
+from core.errors import Conflict, InvalidInput, NotFound
 from core.incidents import Incident, IncidentIn, IncidentPatch, Severity
 from core.messages import Message, Route
 from predictors.notices import check_notices, format_eta, notice_template, notice_text
@@ -72,6 +72,7 @@ class Incidents:
             ):
                 raise Conflict(f"incident {body.id!r} exists with other values; PATCH it")
             return existing, False
+        _eta_ahead(body.eta, self.clock.now())
         stamp = _moment(self.clock.now())
         incident = Incident(**body.model_dump(), created_at=stamp, updated_at=stamp)
         if not await self.store.create_incident(incident.id, incident.model_dump_json().encode()):
@@ -83,6 +84,8 @@ class Incidents:
         incident = await self.get(incident_id)
         if incident.status != "open":
             raise Conflict(f"incident {incident_id!r} is resolved")
+        if "eta" in patch.model_fields_set:
+            _eta_ahead(patch.eta, self.clock.now())
         changes = {name: getattr(patch, name) for name in patch.model_fields_set}
         eta_moved = "eta" in changes and patch.eta != incident.eta
         updated = incident.model_copy(
@@ -110,6 +113,7 @@ class Incidents:
         await self._save(resolved)
         # Those not yet told of the outage (deferred by quiet hours) need not hear of it.
         await self.outbox.cancel(group(incident_id), None, self.clock.now())
+        await self.outbox.cancel(later_group(incident_id), None, self.clock.now())
         await self.fan_out(resolved, "resolved")
         return resolved
 
@@ -135,8 +139,11 @@ class Incidents:
             result.enqueued += await self.outbox.enqueue(messages, self.clock.now())
             if kind == "start":
                 await self.store.add_to_audience(incident.id, chunk)
-        for reason, n in result.excluded.items():
-            await self.store.count_incident(incident.id, f"excluded:{reason}", n)
+        # Each customer is counted once, when first told: an update or a closing notice
+        # reaches the same people, so their exclusions would count them again.
+        if kind == "start":
+            for reason, n in result.excluded.items():
+                await self.store.count_incident(incident.id, f"excluded:{reason}", n)
         log.info(
             "incident fan-out",
             extra={
@@ -194,7 +201,7 @@ class Incidents:
                 Message(
                     id=f"inc:{incident.id}:{tag}:{customer_id}",
                     customer_id=customer_id,
-                    group=group(incident.id),
+                    group=group(incident.id) if kind == "start" else later_group(incident.id),
                     category="service",
                     routes=routes,
                     due_at=due_at,
@@ -211,8 +218,25 @@ class Incidents:
 QUIET_HOURS = "quiet_hours"
 
 
+def _eta_ahead(eta: datetime | None, now: float) -> None:
+    """An ETA already past would be announced as a promise nobody can keep."""
+    if eta is not None and eta.timestamp() <= now:
+        raise InvalidInput(
+            "eta",
+            f"{eta.isoformat()} has already passed (now {_moment(now).isoformat()}); "
+            "give a time in the future, or none",
+        )
+
+
 def group(incident_id: str) -> str:
+    """The outbox group of the first notices: one message per customer, so its counts
+    are counts of customers."""
     return f"incident:{incident_id}"
+
+
+def later_group(incident_id: str) -> str:
+    """The outbox group of ETA updates and closing notices."""
+    return f"incident:{incident_id}:later"
 
 
 def _moment(ts: float) -> datetime:

@@ -12,9 +12,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from api.deps import ApprovalsDep, require
+from api.deps import ApprovalsDep, FollowupsDep, require
 from api.responses import OrjsonResponse, json_response
 from core.apikeys import ApiKey
+from predictors.scenarios import Scenarios
 from proactive.approvals import Manager
 
 router = APIRouter(prefix="/v1/approvals", tags=["approvals"])
@@ -22,9 +23,13 @@ ManagerKey = Annotated[ApiKey, Depends(require("manager"))]
 _SHOWN = ("id", "customer_id", "scenario", "channel", "text", "subject", "created_at")
 
 
-def _view(record: dict[str, Any]) -> dict[str, Any]:
+def _view(record: dict[str, Any], scenarios: Scenarios) -> dict[str, Any]:
+    scenario = scenarios.get(record["scenario"])
     return {
         **{k: record.get(k) for k in _SHOWN},
+        # The id stays; people read the title (the id itself when the scenario is gone).
+        "scenario_title": scenario.title("ru") if scenario else record["scenario"],
+        "scenario_title_en": scenario.title("en") if scenario else record["scenario"],
         "expires_at": record["expires_at"],
         "status": record["status"],
         "decided_by": record.get("decided_by"),
@@ -35,6 +40,7 @@ def _view(record: dict[str, Any]) -> dict[str, Any]:
 @router.get("", response_class=OrjsonResponse)
 async def list_approvals(
     approvals: ApprovalsDep,
+    followups: FollowupsDep,
     _: ManagerKey,
     status: Annotated[
         Literal["pending", "approved", "rejected", "expired", "all"], Query()
@@ -42,7 +48,8 @@ async def list_approvals(
 ) -> OrjsonResponse:
     """Messages waiting for (or past) a decision, oldest first."""
     records = await approvals.records()
-    return json_response([_view(r) for r in records if status == "all" or r["status"] == status])
+    shown = [r for r in records if status == "all" or r["status"] == status]
+    return json_response([_view(r, followups.scenarios) for r in shown])
 
 
 @router.get("/audit", response_class=OrjsonResponse)
@@ -54,11 +61,14 @@ async def audit(
 
 
 @router.get("/{approval_id}", response_class=OrjsonResponse)
-async def preview(approval_id: str, approvals: ApprovalsDep, _: ManagerKey) -> OrjsonResponse:
+async def preview(
+    approval_id: str, approvals: ApprovalsDep, followups: FollowupsDep, _: ManagerKey
+) -> OrjsonResponse:
     """One message as it would go out: channel, rendered text, the customer's routes."""
     record = await approvals.get(approval_id)
     routes = [r["channel"] for r in record["message"]["routes"]]
-    return json_response({**_view(record), "routes": routes, "due_at": record["message"]["due_at"]})
+    view = _view(record, followups.scenarios)
+    return json_response({**view, "routes": routes, "due_at": record["message"]["due_at"]})
 
 
 class Edit(BaseModel):

@@ -10,34 +10,17 @@ from api.deps import IncidentsDep, OpenIncidentsDep, OutboxDep, StoreDep, requir
 from api.responses import OrjsonResponse, json_response
 from core.apikeys import ApiKey
 from core.incidents import Incident, IncidentIn, IncidentPatch
-from core.messages import Status
-from proactive.incidents import group
+from proactive.incident_counts import counts
 
 router = APIRouter(prefix="/v1/incidents", tags=["incidents"])
 IncidentsKey = Annotated[ApiKey, Depends(require("incidents"))]
 
-_TOLD = (Status.sent, Status.delivered, Status.read)
-
 
 async def _view(store: StoreDep, outbox: OutboxDep, incident: Incident) -> dict[str, Any]:
     """The incident with its live counts."""
-    by_status = await outbox.counts(group(incident.id))
-    counters = await store.incident_counts(incident.id)
-    excluded = {k.split(":", 1)[1]: v for k, v in counters.items() if k.startswith("excluded:")}
     return {
         **incident.model_dump(mode="json"),
-        "counts": {
-            "affected": len(await store.audience_of(incident.id)),
-            "notified": sum(by_status.get(s.value, 0) for s in _TOLD),
-            "pending": by_status.get("pending", 0) + by_status.get("sending", 0),
-            "failed": by_status.get("failed", 0) + by_status.get("dead", 0),
-            "suppressed": by_status.get("suppressed", 0) + sum(excluded.values()),
-            "cancelled": by_status.get("cancelled", 0),
-            "by_status": by_status,
-            "excluded": excluded,
-            "calls_before_notice": counters.get("calls_before", 0),
-            "calls_after_notice": counters.get("calls_after", 0),
-        },
+        "counts": await counts(store, outbox, incident.id),
     }
 
 

@@ -127,7 +127,8 @@ async def report(
         rows.append(
             {
                 "scenario": scenario.name,
-                "title": scenario.spec.title,
+                "title": scenario.title("ru"),
+                "title_en": scenario.title("en"),
                 "category": scenario.spec.category,
                 "sent": told,
                 "delivered": by_status.get("delivered", 0) + by_status.get("read", 0),

@@ -120,6 +120,9 @@ async def test_marketing_without_consent_is_blocked_with_its_reason(
         report = {r["scenario"]: r for r in (await c.get("/v1/scenarios/report")).json()}
         cart = report["abandoned_cart"]
         assert cart["blocked"] == {"no_marketing_consent": 1}
+        # The id stays an id; people read the title, in Russian or in English.
+        assert cart["title"] == "Помощь с брошенной корзиной"
+        assert cart["title_en"] == "Help with an abandoned cart"
         metrics = (await c.get("/metrics")).text
         assert 'outcome="blocked:no_marketing_consent",scenario="abandoned_cart"' in metrics
 
@@ -214,6 +217,8 @@ async def test_approval_queue_with_edits_rejections_expiry_and_audit(
             first, second, third = (p["id"] for p in pending)
             shown = (await client.get(f"/v1/approvals/{first}")).json()
             assert "2026-12-01" in shown["text"] and shown["routes"] == ["sms"]
+            assert shown["scenario_title"] == "Вклад заканчивается: продление в один шаг"
+            assert pending[0]["scenario_title_en"] == "A maturing deposit, extended in one step"
 
             bad = await client.post(
                 "/v1/approvals/decide",

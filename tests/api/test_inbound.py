@@ -53,6 +53,7 @@ async def test_a_known_caller_with_a_delayed_order_is_asked_about_it(
         "id": "c1",
         "known": True,
         "first_name": "Иван",
+        "display_name": "Иван",
         "segment": "b2c",
         "locale": "ru",
         "region": "RU-MOW",
@@ -66,10 +67,15 @@ async def test_a_known_caller_with_a_delayed_order_is_asked_about_it(
     assert [r["confidence"] for r in top] == sorted((r["confidence"] for r in top), reverse=True)
     assert answer["action"]["id"] == "confirm_order_delayed"
     assert answer["ivr"]["say"] == "Вы звоните по поводу задержки заказа A-1001?"
-    assert answer["churn"]["band"] in ("low", "medium", "high") and answer["churn"]["reasons"]
+    assert answer["churn"]["band"] in ("low", "medium", "high")
+    # No login was ever recorded: that is no data, not "no logins for 180 days".
+    assert answer["churn"]["reasons"] == []
     ranked = {r["id"]: r for r in answer["ranked"]}
-    assert ranked["confirm_order_delayed"]["why"].startswith("eligible:")
-    assert "incident_active=false" in ranked["announce_outage"]["why"]
+    assert ranked["confirm_order_delayed"]["trace"].startswith("eligible:")
+    assert ranked["confirm_order_delayed"]["why"].startswith("Подходит, приоритет")
+    assert "incident_active=false" in ranked["announce_outage"]["trace"]
+    assert answer["action"]["title"] == "Уточнить, не о задержке ли заказа звонок"
+    assert top[0]["title"] == "Задержка заказа"
     assert answer["card_id"] == "call-1"
 
 
@@ -106,13 +112,63 @@ async def test_an_affected_caller_hears_the_outage_and_its_eta_first(
     assert all(not r["suitable"] for r in offers)
 
 
+async def test_a_stranger_is_asked_about_a_topic_never_told_facts_about_an_account(
+    client: httpx.AsyncClient,
+) -> None:
+    answer = await ask(client, "anon-1", caller="+79990000000", utterance="оплата не проходит")
+    assert answer["customer"]["known"] is False
+    assert answer["reasons"][0]["reason"] == "payment_failed"
+    assert answer["action"]["id"] == "confirm_payment"
+    assert answer["ivr"]["say"] == "Вы звоните по поводу оплаты?"
+    assert answer["churn"]["reasons"] == []  # no profile, nothing to say about one
+    for text in (answer["ivr"]["say"], answer["operator"]["script"]):
+        assert "Мы видим" not in text and "платёж не прошёл" not in text
+    colloquial = await ask(
+        client, "anon-2", caller="+79990000000", utterance="инет не пашет второй день"
+    )
+    assert colloquial["reasons"][0]["reason"] in ("technical_problem", "outage")
+    assert "платёж" not in colloquial["ivr"]["say"]
+    # A known caller whose profile holds the failed payment is told, kindly.
+    await client.put("/v1/customers/c1", json=CUSTOMER)
+    failed = [event("p1", "payment_failed", amount=990, at=NOW - 3600)]
+    assert (await client.post("/v1/events", json={"events": failed})).status_code == 200
+    told = await ask(client, "known-1", utterance="оплата не проходит")
+    assert told["action"]["id"] == "support_payment_trouble"
+    assert told["ivr"]["say"].startswith("Мы видим, что последний платёж не прошёл")
+
+
+async def test_a_business_is_shown_by_its_company_name(client: httpx.AsyncClient) -> None:
+    company = {**CUSTOMER, "name": "ООО «Фортуна»", "segment": "b2b"}
+    assert (await client.put("/v1/customers/c000002", json=company)).status_code in (200, 201)
+    answer = await ask(client, "b2b-1")
+    assert answer["customer"]["display_name"] == "ООО «Фортуна»"
+    assert answer["customer"]["first_name"] is None  # nobody is greeted as «ООО»
+    assert answer["action"]["id"] == "route_b2b"
+    anonymous = await ask(client, "b2b-2", caller="+79990000000")
+    assert anonymous["customer"]["display_name"] is None
+
+
+async def test_churn_reasons_of_a_new_customer_invent_no_history(
+    client: httpx.AsyncClient,
+) -> None:
+    await client.put("/v1/customers/c1", json=CUSTOMER)
+    fresh = await ask(client, "new-1")
+    assert fresh["churn"]["reasons"] == []
+    away = [event("l1", "login", at=NOW - 40 * 86400)]
+    assert (await client.post("/v1/events", json={"events": away})).status_code == 200
+    back = await ask(client, "new-2")
+    assert "нет входов в кабинет и приложение уже 40 дн. (порог 14)" in back["churn"]["reasons"]
+
+
 async def test_no_marketing_offer_without_consent(
     app_factory: Callable[..., Any], tmp_path: Path
 ) -> None:
     # The built-in retention offer, made eligible for every known caller.
     catalogue = tmp_path / "actions.yaml"
     catalogue.write_text(
-        BUILTIN.read_text(encoding="utf-8").replace("when: known and churn >= 0.6", "when: known"),
+        BUILTIN.read_text(encoding="utf-8").replace(
+            "when: known and churn >= 0.6 and not live_problem", "when: known"
+        ),
         encoding="utf-8",
     )
     async with app_factory(scenario_file=catalogue) as client:
@@ -126,7 +182,9 @@ async def test_no_marketing_offer_without_consent(
         assert answer["action"]["id"] != "retention_offer"
         offer = next(r for r in answer["ranked"] if r["id"] == "retention_offer")
         assert offer["eligible"] is True and offer["suitable"] is False
-        assert "consent" in offer["why"]
+        assert "consent" in offer["trace"]
+        assert offer["why"] == "Нельзя: нет согласия клиента на маркетинговые предложения"
+        assert offer["title"] == "Предложение удержания клиенту с высоким риском ухода"
 
 
 async def test_bad_input_names_the_field(client: httpx.AsyncClient) -> None:

@@ -116,6 +116,49 @@ async def test_the_affected_hear_of_the_outage_its_eta_and_its_end(
             assert (await client.get("/v1/incidents")).json() == []
 
 
+async def test_counts_take_each_customer_once_and_say_why_some_were_not_told(
+    app_factory: Callable[..., Any],
+) -> None:
+    with Receiver() as receiver:
+        async with app_factory(channels=channels(receiver)) as client:
+            await client.put(
+                "/v1/customers/a", json=customer("+79161110001", "RU-MOW", ["internet"])
+            )
+            for name, phone in (("t1", "+79161110011"), ("t2", "+79161110012")):
+                # They want Telegram, which this deployment has not configured.
+                body = {
+                    **customer(phone, "RU-MOW", ["internet"]),
+                    "channel_preferences": ["telegram"],
+                }
+                body["identities"] = [
+                    *body["identities"],
+                    {"kind": "telegram", "value": phone[-7:]},
+                ]
+                await client.put(f"/v1/customers/{name}", json=body)
+            declared = (await client.post("/v1/incidents", json=incident())).json()["counts"]
+            assert declared["affected"] == 3 and declared["suppressed"] == 2
+            assert declared["suppressed_by_reason"] == {"channel_not_configured": 2}
+            assert declared["suppression_titles"] == {
+                "channel_not_configured": {
+                    "ru": "нет настроенного канала",
+                    "en": "no channel configured",
+                }
+            }
+            await until(lambda: receiver.delivered == 1, "the first notice")
+            moved = await client.patch("/v1/incidents/INC-7", json={"eta": "2026-11-18T18:00:00Z"})
+            assert moved.status_code == 200
+            await until(lambda: receiver.delivered == 2, "the ETA update")
+            resolved = await client.post("/v1/incidents/INC-7/resolve")
+            await until(lambda: receiver.delivered == 3, "the closing notice")
+            final = (await client.get("/v1/incidents/INC-7")).json()["counts"]
+            # Told three times, counted once; left out three times, counted once.
+            assert resolved.status_code == 200
+            assert (final["affected"], final["notified"], final["suppressed"]) == (3, 1, 2)
+            assert final["notified"] + final["suppressed"] <= final["affected"]
+            assert final["suppressed_by_reason"] == {"channel_not_configured": 2}
+            assert final["updates"]["notified"] == 2  # the ETA update and the closing notice
+
+
 async def test_bad_declarations_name_the_field_and_change_nothing(
     app_factory: Callable[..., Any],
 ) -> None:
@@ -126,6 +169,7 @@ async def test_bad_declarations_name_the_field_and_change_nothing(
             (incident(scope={"regions": ["Moscow"]}), "regions"),
             (incident(severity="apocalyptic"), "severity"),
             (incident(id="no spaces please"), "id"),
+            (incident(eta="2026-11-18T10:00:00Z"), "eta"),  # the clock says 11:06Z
         ]
         for body, field in cases:
             refused = await client.post("/v1/incidents", json=body)
@@ -135,6 +179,28 @@ async def test_bad_declarations_name_the_field_and_change_nothing(
         assert (await client.get("/v1/incidents")).json() == []
         unknown = await client.patch("/v1/incidents/NOPE", json={"eta": ETA})
         assert unknown.status_code == 404
+
+
+async def test_an_eta_already_past_is_refused_and_never_announced(
+    app_factory: Callable[..., Any], clock: FixedClock
+) -> None:
+    async with app_factory() as client:
+        past = await client.post("/v1/incidents", json=incident(eta="2026-11-18T11:00:00Z"))
+        assert past.status_code == 422 and past.json()["field"] == "eta", past.text
+        assert (await client.get("/v1/incidents/INC-7")).status_code == 404
+        assert (await client.post("/v1/incidents", json=incident())).status_code == 201
+        moved = await client.patch("/v1/incidents/INC-7", json={"eta": "2026-11-18T09:00:00Z"})
+        assert moved.status_code == 422 and moved.json()["field"] == "eta", moved.text
+        shown = (await client.get("/v1/incidents/INC-7")).json()
+        assert shown["eta"] == "2026-11-18T15:00:00Z" and shown["update"] == 0
+        # The repair runs late: the incident stays open, the IVR stops promising 18:00.
+        await client.put("/v1/customers/a", json=customer("+79161110001", "RU-MOW", ["internet"]))
+        clock.advance(5 * 3600)
+        call = {"channel": "ivr", "call_id": "late-1", "caller": "+79161110001"}
+        answer = (await client.post("/v1/inbound", json=call)).json()
+        assert answer["action"]["id"] == "announce_outage"
+        assert "Нет интернета на Тверской" in answer["ivr"]["say"]
+        assert "18:00" not in answer["ivr"]["say"] and "восстановления" not in answer["ivr"]["say"]
 
 
 async def test_incidents_need_the_incidents_scope(app_factory: Callable[..., Any]) -> None:
@@ -221,7 +287,8 @@ async def test_a_notice_held_by_quiet_hours_says_why(
             await client.put(
                 "/v1/customers/a", json=customer("+79161110001", "RU-MOW", ["internet"])
             )
-            declared = await client.post("/v1/incidents", json=incident())
+            # Declared at night with a morning ETA (a past one would be refused).
+            declared = await client.post("/v1/incidents", json=incident(eta="2026-11-19T06:00:00Z"))
             assert declared.status_code == 201, declared.text
             shown = (await client.get("/v1/messages/inc:INC-7:start:a")).json()
             assert shown["status"] == "pending" and shown["error"] == "deferred: quiet_hours"

@@ -68,7 +68,7 @@ def test_builtin_catalogue_loads_and_covers_the_known_cases() -> None:
     }
     assert 10 <= len(catalogue.actions) <= 20
     marketing = [a.id for a in catalogue.actions if a.marketing]
-    assert marketing == ["retention_offer"]
+    assert marketing == ["retention_offer", "retention_after_problem"]
 
 
 def test_builtin_reason_ids_exist() -> None:

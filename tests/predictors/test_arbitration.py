@@ -124,16 +124,57 @@ def test_marketing_needs_consent_and_no_incident(catalogue: Catalogue) -> None:
     assert without.top.id == "priority_high_churn"
     [offer] = [s for s in without.ranked if s.action.id == "retention_offer"]
     assert offer.eligible and not offer.suitable
-    assert offer.why == "not suitable: marketing without consent"
+    assert offer.trace == "not suitable: marketing without consent"
+    assert offer.why() == "Нельзя: нет согласия клиента на маркетинговые предложения"
+    assert offer.why("en") == "Not allowed: no marketing consent"
 
     consented = arbitrate(catalogue, _ctx(marketing_consent=True, **risky))
     assert consented.top.id == "retention_offer"
     assert consented.operator.offer == "Скидка 20% на абонентскую плату на 3 месяца."
 
     outage = arbitrate(catalogue, _ctx(marketing_consent=True, incident_active=True, **risky))
-    [offer] = [s for s in outage.ranked if s.action.id == "retention_offer"]
-    assert offer.why == "not suitable: no marketing during an active incident"
-    assert "retention_offer" not in [a for a, _ in outage.operator.offers]
+    [later] = [s for s in outage.ranked if s.action.id == "retention_after_problem"]
+    assert later.trace == "not suitable: no marketing during an active incident"
+    assert later.why() == "Нельзя: во время аварии маркетинговые предложения не делаются"
+    assert [a for a, _ in outage.operator.offers if "retention" in a] == []
+
+
+def test_a_live_problem_comes_before_a_retention_offer(catalogue: Catalogue) -> None:
+    risky = {"churn": 0.975, "churn_band": "high", "marketing_consent": True}
+    fault = arbitrate(catalogue, _ctx(reason="technical_problem", reason_confidence=0.975, **risky))
+    # The senior line solves the fault at once; no offer leads.
+    assert fault.top.id == "priority_high_churn" and fault.top.kind != "offer"
+    assert "решить вопрос" in fault.operator.script
+    ids = [s.action.id for s in fault.ranked if s.suitable]
+    assert ids.index("technical_support") < ids.index("retention_after_problem")
+    assert "retention_offer" not in ids
+    # The offer stays on the operator's list, for after the problem.
+    assert [a for a, _ in fault.operator.offers] == ["retention_after_problem"]
+    failed = arbitrate(catalogue, _ctx(features={"failed_since_success": 1.0}, **risky))
+    assert failed.top.kind != "offer"
+    assert [a for a, _ in failed.operator.offers if "retention" in a] == ["retention_after_problem"]
+    low = {"churn": 0.65, "churn_band": "medium", "marketing_consent": True}
+    failed = arbitrate(catalogue, _ctx(features={"failed_since_success": 1.0}, **low))
+    assert failed.top.id == "support_payment_trouble"  # was retention_offer at 52
+    calm = arbitrate(catalogue, _ctx(reason="billing_question", reason_confidence=0.9, **risky))
+    assert calm.top.id == "retention_offer"
+
+
+def test_a_payment_is_asserted_only_when_the_profile_holds_it(catalogue: Catalogue) -> None:
+    words = {"reason": "payment_failed", "reason_confidence": 0.55}
+    stranger = arbitrate(catalogue, _ctx(known=False, **words))
+    assert stranger.top.id == "confirm_payment"
+    assert stranger.ivr.say == "Вы звоните по поводу оплаты?" and not stranger.ivr.final
+    assert stranger.ivr.queue == "payments"
+    # A failed payment that only the other customer's profile would hold changes nothing.
+    unknown = arbitrate(catalogue, _ctx(known=False, features={"failed_since_success": 1.0}))
+    assert unknown.top.id != "support_payment_trouble"
+    no_fact = arbitrate(catalogue, _ctx(known=True, **words))
+    assert no_fact.top.id == "confirm_payment"
+    held = arbitrate(catalogue, _ctx(known=True, features={"failed_since_success": 1.0}, **words))
+    assert held.top.id == "support_payment_trouble" and "не прошёл" in held.ivr.say
+    for d in (stranger, unknown, no_fact):
+        assert "Мы видим" not in d.ivr.say and "не прошёл" not in d.ivr.say
 
 
 def test_high_value_and_b2b_routing(catalogue: Catalogue) -> None:
@@ -145,7 +186,9 @@ def test_high_value_and_b2b_routing(catalogue: Catalogue) -> None:
 def test_channels_limit_eligibility(catalogue: Catalogue) -> None:
     ivr = arbitrate(catalogue, _ctx(reason="cart_help", reason_confidence=0.9, cart_value=1500))
     [cart] = [s for s in ivr.ranked if s.action.id == "cart_help"]
-    assert not cart.eligible and cart.why == "not eligible: channel ivr is not one of the action's"
+    assert (
+        not cart.eligible and cart.trace == "not eligible: channel ivr is not one of the action's"
+    )
     chat = arbitrate(
         catalogue,
         _ctx(channel="messenger", reason="cart_help", reason_confidence=0.9, cart_value=1500),
@@ -169,15 +212,21 @@ def test_ranked_list_and_its_why(catalogue: Catalogue) -> None:
     assert [s.priority for s in suitable] == sorted((s.priority for s in suitable), reverse=True)
     assert d.ranked[: len(suitable)] == tuple(suitable)
     top = d.ranked[0]
-    assert top.why == (
+    assert top.trace == (
         'eligible: `reason == "order_delayed" and reason_confidence >= 0.8 and order_id != ""` '
         "holds with reason=order_delayed, reason_confidence=0.86, order_id=A-1001; "
         "priority 0.86 x 1 x 60 x 1 = 51.6"
     )
     assert top.priority == pytest.approx(0.86 * 60)
+    # The operator reads it in words, without the rule engine's notation.
+    assert top.why() == "Подходит, приоритет 51,6 (вероятность 0,86 × ценность 60)"
+    assert top.why("en") == "Suitable, priority 51.6 (likelihood 0.86 × value 60)"
     [outage] = [s for s in d.ranked if s.action.id == "announce_outage"]
-    assert outage.why == "not eligible: `incident_active` does not hold with incident_active=false"
-    assert all(s.why for s in d.ranked)
+    assert (
+        outage.trace == "not eligible: `incident_active` does not hold with incident_active=false"
+    )
+    assert all(s.trace for s in d.ranked)
+    assert outage.why() == "Не подходит: условие действия не выполнено"
 
 
 def test_english_locale(catalogue: Catalogue) -> None:
@@ -228,7 +277,7 @@ def test_failing_expressions_reject_the_action_with_the_reason() -> None:
     catalogue = _custom()
     d = arbitrate(catalogue, _ctx(channel="chat", monthly_revenue=0))
     [risky] = [s for s in d.ranked if s.action.id == "risky"]
-    assert not risky.eligible and "division by zero" in risky.why
+    assert not risky.eligible and "division by zero" in risky.trace
     clamped = arbitrate(catalogue, _ctx(channel="chat", monthly_revenue=5, cart_value=50))
     assert clamped.top.id == "risky" and clamped.ranked[0].priority == 100  # propensity 10 -> 1
 
@@ -288,7 +337,7 @@ def test_every_contact_gets_a_sound_decision(ctx: Context) -> None:
     if not d.fallback:
         assert d.top is suitable[0].action and suitable[0].priority > 0
     for s in d.ranked:
-        assert s.why.startswith("eligible" if s.suitable else "not ")
+        assert s.trace.startswith("eligible" if s.suitable else "not ")
         if s.action.marketing and s.suitable:
             assert ctx.marketing_consent and not ctx.incident_active
     assert d.ivr.queue or d.ivr.skill

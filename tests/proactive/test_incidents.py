@@ -88,7 +88,7 @@ async def test_stop_list_and_quiet_hours(store: Store, outbox: Outbox) -> None:
     await add(store, "s", "+79161110005")
     await store.set_stop("s", "sms", True, 0.0)
     incidents = Incidents(store, outbox, clock, {"sms"})
-    await incidents.declare(declared())
+    await incidents.declare(declared(eta=None))
     assert await messages(outbox, clock.now()) == {}  # deferred, not dropped
     morning = datetime(2026, 11, 19, 6, 0, tzinfo=UTC)  # 09:00 in Moscow
     assert set(await messages(outbox, morning.timestamp())) == {"inc:I-1:start:a"}
@@ -98,7 +98,7 @@ async def test_stop_list_and_quiet_hours(store: Store, outbox: Outbox) -> None:
 async def test_critical_notices_pass_quiet_hours(store: Store, outbox: Outbox) -> None:
     clock = FixedClock(datetime(2026, 11, 18, 20, 30, tzinfo=UTC))
     await add(store, "a", "+79161110001")
-    await Incidents(store, outbox, clock, {"sms"}).declare(declared(severity="critical"))
+    await Incidents(store, outbox, clock, {"sms"}).declare(declared(severity="critical", eta=None))
     assert set(await messages(outbox, clock.now())) == {"inc:I-1:start:a"}
 
 
