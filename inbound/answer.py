@@ -52,8 +52,9 @@ def render(decision: Decision, *, why: bool = True) -> dict[str, Any]:
     return body
 
 
-def answer(found: Facts, decision: Decision) -> dict[str, Any]:
-    """The full answer for a decided call."""
+def answer(found: Facts, decision: Decision, *, why: bool = True) -> dict[str, Any]:
+    """The answer for a decided call; `why=False` is the IVR's lean answer (the ranked
+    actions and why stay in the call record, for the desk's card)."""
     incident = found.incidents[0] if found.incidents else None
     return {
         "call_id": found.call_id,
@@ -75,7 +76,7 @@ def answer(found: Facts, decision: Decision) -> dict[str, Any]:
         }
         if incident
         else None,
-        **render(decision),
+        **render(decision, why=why),
         "card_id": found.call_id,
     }
 
@@ -91,6 +92,6 @@ def degraded(call_id: str, why: str, language: str = "ru") -> tuple[dict[str, An
         "reasons": [],
         "churn": None,
         "incident": None,
-        **render(decision),
+        **render(decision, why=False),
         "card_id": call_id,
     }, decision

@@ -3,7 +3,6 @@ the CSRF header, scopes, the console's window onto the API, model cards."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -36,9 +35,7 @@ async def settled(client: httpx.AsyncClient) -> None:
     """Wait for the work the app does after answering (the call record, the card)."""
     transport = client._transport
     assert isinstance(transport, httpx.ASGITransport)
-    state = transport.app.state.forecall  # type: ignore[attr-defined]
-    while state.calls.tasks:
-        await asyncio.gather(*state.calls.tasks)
+    await transport.app.state.forecall.calls.settle()  # type: ignore[attr-defined]
 
 
 async def inbound(client: httpx.AsyncClient, call_id: str, **context: str) -> None:
