@@ -153,11 +153,11 @@ def servers(args: argparse.Namespace, world: Any) -> Iterator[dict[str, str]]:
             if store.startswith("sqlite"):
                 Path(store.removeprefix("sqlite:///")).unlink(missing_ok=True)
         with ExitStack() as stack:
-            urls = [
+            loading = [
                 stack.enter_context(forecall_server({"FORECALL_STORE": s})) for s in stores.values()
             ]
-            with ThreadPoolExecutor(len(urls)) as pool:  # one loader per server, together
-                list(pool.map(lambda url: load(url, world), urls))
+            with ThreadPoolExecutor(len(loading)) as pool:  # one loader per server, together
+                list(pool.map(lambda url: load(url, world), loading))
         load_floor(world)
         marker.set("bench:loaded", loaded)
     try:
@@ -179,7 +179,7 @@ def servers(args: argparse.Namespace, world: Any) -> Iterator[dict[str, str]]:
 
 
 def median(runs: list[Run], field: str) -> float:
-    return statistics.median(getattr(r, field) for r in runs)
+    return float(statistics.median(getattr(r, field) for r in runs))
 
 
 def main() -> None:
