@@ -91,7 +91,9 @@ class Calls:
         request came in); the answer's body and the decision (for other formats).
         `explain` adds the ranked actions and why (the desk's card always has them)."""
         now = time.monotonic()
-        deadline = (now if arrived is None else arrived) + self.budget
+        # A third of the budget is kept for what the server cannot see: the request in
+        # the socket before its turn on the loop, and the answer on its way back.
+        deadline = (now if arrived is None else arrived) + self.budget * 2 / 3
         if now >= deadline:  # it waited its whole budget in line: shed, don't queue
             return self.degraded(contact, "overload")
         if not self.breaker.allows():
@@ -100,7 +102,7 @@ class Calls:
             async with asyncio.timeout(deadline - now):
                 found = await self._facts(contact)
         except TimeoutError:
-            self.breaker.failure()
+            self.breaker.suspect()
             return self.degraded(contact, "deadline")
         except StoreUnavailable:
             self.breaker.failure()

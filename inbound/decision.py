@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -64,11 +65,20 @@ async def identify(
         if kind
         else (IdentityKind.phone if channel == "ivr" else IdentityKind.chat)
     )
-    try:
-        value = normalize(identity, caller, region, "caller")
-    except InvalidInput:
+    value = _normalized(identity, caller, region)
+    if value is None:
         return None  # a withheld or malformed number is an anonymous caller, not an error
     return await store.find_customer(identity.value, value)
+
+
+@lru_cache(maxsize=65536)
+def _normalized(identity: IdentityKind, caller: str, region: str) -> str | None:
+    # Parsing and validating a phone number is a tenth of a decision's CPU, and the same
+    # numbers call again and again; a pure function, so remembering it is safe.
+    try:
+        return normalize(identity, caller, region, "caller")
+    except InvalidInput:
+        return None
 
 
 async def facts(

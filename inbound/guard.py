@@ -1,8 +1,11 @@
 """The IVR path's breaker on the store: a dead store costs a call microseconds, not its
 whole budget.
 
-After `threshold` failed reads in a row (the store unavailable, or silent past the
-deadline) the breaker opens: calls get the safe default at once, `store_unavailable`.
+After `threshold` failed reads in a row (the store refused or dropped them) the breaker
+opens: calls get the safe default at once, `store_unavailable`. A read cut off by the
+deadline proves nothing by itself (a busy event loop cuts reads off too), so it only
+makes the breaker ping the store once with a longer timeout: a store that does not
+answer that opens the breaker too (a hung server, not a dead one).
 While open, one background ping at a time probes the store, every `cooldown` seconds;
 the first that answers closes the breaker. Callers never serve as the probe, so none of
 them waits on a store that may be gone.
@@ -39,6 +42,7 @@ class StoreBreaker:
         self.failures = 0
         self.open = False
         self._probe: asyncio.Task[None] | None = None
+        self._check: asyncio.Task[None] | None = None
 
     def allows(self) -> bool:
         """False while the store is treated as down (and a probe is on its way)."""
@@ -51,10 +55,28 @@ class StoreBreaker:
 
     def failure(self) -> None:
         self.failures += 1
-        if not self.open and self.failures >= self.threshold:
+        if self.failures >= self.threshold:
+            self._open()
+
+    def suspect(self) -> None:
+        """A read ran out of time: check the store once, in the background."""
+        if not self.open and self._check is None:
+            self._check = asyncio.create_task(self._checking(), name="store-check")
+
+    def _open(self) -> None:
+        if not self.open:
             self.open = True
             BREAKER_OPEN.set(1)
             log.warning("store breaker open: IVR calls get the safe default")
+
+    async def _checking(self) -> None:
+        try:
+            async with asyncio.timeout(self.probe_timeout):
+                await self._ping()
+        except Exception:
+            self._open()
+        finally:
+            self._check = None
 
     async def _probing(self) -> None:
         try:
@@ -75,6 +97,7 @@ class StoreBreaker:
 
     async def close(self) -> None:
         """On shutdown: stop probing."""
-        if self._probe is not None:
-            self._probe.cancel()
-            await asyncio.gather(self._probe, return_exceptions=True)
+        for task in (self._probe, self._check):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
