@@ -141,7 +141,9 @@ class Calls:
 
     def degraded(self, contact: Contact, why: str) -> tuple[dict[str, Any], Decision]:
         DEGRADED_TOTAL.labels(why).inc()
-        log.warning("inbound degraded", extra={"call_id": contact.call_id, "why": why})
+        # Shedding must stay cheap: a line per shed call would add to the overload.
+        level = logging.DEBUG if why in ("overload", "store_unavailable") else logging.WARNING
+        log.log(level, "inbound degraded", extra={"call_id": contact.call_id, "why": why})
         return answers.degraded(contact.call_id, why)
 
     def remember(self, found: inbound.Facts, decision: Decision, context: dict[str, str]) -> None:
