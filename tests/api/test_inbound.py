@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from xml.etree import ElementTree
 
 import httpx
+import orjson
 import pytest
 from twilio.request_validator import RequestValidator
 
@@ -72,6 +73,17 @@ async def test_a_known_caller_with_a_delayed_order_is_asked_about_it(
     assert ranked["confirm_order_delayed"]["why"].startswith("eligible:")
     assert "incident_active=false" in ranked["announce_outage"]["why"]
     assert answer["card_id"] == "call-1"
+
+
+async def test_the_ivr_gets_a_lean_answer(client: httpx.AsyncClient) -> None:
+    """What the IVR acts on, not the ranked list and its reasons (the desk's card has
+    them, and `explain=true` asks for them)."""
+    await with_delayed_order(client)
+    lean = await ask(client, "call-lean", explain=False, utterance="где мой заказ")
+    full = await ask(client, "call-full", utterance="где мой заказ")
+    assert "ranked" not in lean and full["ranked"]
+    assert lean["action"] == full["action"] and lean["ivr"] == full["ivr"]
+    assert len(orjson.dumps(lean)) < 1500 < len(orjson.dumps(full))
 
 
 async def test_an_unknown_caller_takes_the_anonymous_path(client: httpx.AsyncClient) -> None:

@@ -71,6 +71,7 @@ async def test_route_names_the_bad_field_and_a_route_before_the_decision_waits_f
         assert card["route"] == {"queue": "billing"} and card["customer"]["id"] == "c1"
         assert card["consent"]["marketing_by_channel"] == {"sms": True}
         assert card["history"]["contacts_30d"] == 0 and card["next_steps"]
+        assert {r["id"] for r in card["ranked"]} >= {"route_general"}
         again = await app.post("/v1/calls/call-1/route", json={"operator_id": "op-z"})
         assert again.status_code == 200 and again.json()["published"] is True
         # Now routed to one operator by name: the queue no longer sees it.
