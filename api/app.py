@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from time import perf_counter
+from time import monotonic, perf_counter
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import demo, errors, openapi
 from api.auth import KeyRing
+from api.deps import ARRIVED
 from api.limits import BodyLimit
 from api.metrics import REQUEST_SECONDS
 from api.routes import (
@@ -34,6 +35,7 @@ from api.routes import (
 )
 from api.routes import channels as channel_routes
 from api.state import AppState
+from api.warmup import warm_routes
 from connectors.outbox import open_outbox
 from connectors.store import Store, open_store
 from core.apikeys import ApiKey, hash_key
@@ -76,6 +78,7 @@ class RequestMetrics:
             await self.app(scope, receive, send)
             return
         started = perf_counter()
+        scope[ARRIVED] = monotonic()  # the IVR's budget counts from here (api/deps.py)
         status = 500
 
         async def send_status(message: Message) -> None:
@@ -179,6 +182,9 @@ def create_app(
         if recent is not None:
             await demo.start(state, recent)
         await state.live.start()
+        await calls.warm()
+        await warm_routes(app)
+        calls.start()
         stop = asyncio.Event()
         refresher = asyncio.create_task(state.open_incidents.run(stop), name="incidents")
         worker = None

@@ -7,6 +7,7 @@ the FastAPI project template does.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
@@ -122,6 +123,15 @@ def get_checks(state: _State) -> dict[str, str]:
     return state.checks
 
 
+ARRIVED = "forecall.arrived"  # the ASGI scope key api/app.py stamps
+
+
+def get_arrived(request: Request) -> float:
+    """When the request came in (time.monotonic()): the IVR's budget counts from here."""
+    arrived = request.scope.get(ARRIVED)
+    return float(arrived) if arrived is not None else time.monotonic()
+
+
 StoreDep = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
@@ -149,6 +159,9 @@ def connector(channels: dict[str, Channel], kind: type[C], setting: str) -> C:
         if isinstance(channel, kind):
             return channel
     raise NotFound(f"no {kind.__name__} connector is configured (channels: {setting})")
+
+
+Arrived = Annotated[float, Depends(get_arrived)]
 
 
 def require(scope: str) -> Callable[..., Awaitable[ApiKey]]:

@@ -17,11 +17,3 @@ async def healthz() -> Response:
 async def echo(request: Request) -> Response:
     body = orjson.loads(await request.body())
     return Response(orjson.dumps({"received": len(body["events"])}), media_type="application/json")
-
-
-@app.post("/v1/inbound")
-async def inbound(request: Request) -> Response:
-    """The inbound baseline: parse the call, answer a fixed routing decision."""
-    body = orjson.loads(await request.body())
-    answer = {"call_id": body["call_id"], "degraded": False, "ivr": {"queue": "general"}}
-    return Response(orjson.dumps(answer), media_type="application/json")

@@ -38,19 +38,26 @@ def free_port() -> int:
 def uvicorn_server(app: str, env: dict[str, str], *, factory: bool = True) -> Iterator[str]:
     """Run `app` under one uvicorn worker; yield its base URL once /healthz answers."""
     port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        app,
-        "--port",
-        str(port),
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ]
+    command = [sys.executable, "-m", "uvicorn", app, "--port", str(port)]
+    command += ["--no-access-log", "--log-level", "warning"]
     if factory:
         command.append("--factory")
+    with _running(command, port, env) as url:
+        yield url
+
+
+@contextmanager
+def forecall_server(env: dict[str, str], *, workers: int = 1) -> Iterator[str]:
+    """Run `forecall serve --workers N` as a deployment would; yield its base URL."""
+    port = free_port()
+    forecall = str(Path(sys.executable).with_name("forecall"))
+    command = [forecall, "serve", "--port", str(port), "--workers", str(workers)]
+    with _running(command, port, env) as url:
+        yield url
+
+
+@contextmanager
+def _running(command: list[str], port: int, env: dict[str, str]) -> Iterator[str]:
     full_env = {
         **os.environ,
         "FORECALL_ADMIN_KEY": BENCH_KEY,
@@ -68,7 +75,7 @@ def uvicorn_server(app: str, env: dict[str, str], *, factory: bool = True) -> It
             except httpx.TransportError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{app} did not start")
+                raise RuntimeError(f"{command[:4]} did not start")
             time.sleep(0.1)
         yield url
     finally:

@@ -64,8 +64,9 @@ def _title(decision: Decision, action_id: str) -> str:
     return scored.action.title(decision.locale) if scored else action_id
 
 
-def answer(found: Facts, decision: Decision) -> dict[str, Any]:
-    """The full answer for a decided call."""
+def answer(found: Facts, decision: Decision, *, why: bool = True) -> dict[str, Any]:
+    """The answer for a decided call; `why=False` is the IVR's lean answer (the ranked
+    actions and why stay in the call record, for the desk's card)."""
     incident = found.incidents[0] if found.incidents else None
     return {
         "call_id": found.call_id,
@@ -90,7 +91,7 @@ def answer(found: Facts, decision: Decision) -> dict[str, Any]:
         }
         if incident
         else None,
-        **render(decision),
+        **render(decision, why=why),
         "card_id": found.call_id,
     }
 
@@ -106,6 +107,6 @@ def degraded(call_id: str, why: str, language: str = "ru") -> tuple[dict[str, An
         "reasons": [],
         "churn": None,
         "incident": None,
-        **render(decision),
+        **render(decision, why=False),
         "card_id": call_id,
     }, decision

@@ -1,13 +1,12 @@
-"""The operator's card for a call: built once after the decision, kept with the call, and
-pushed live to the operator or queue the IVR routed the call to.
+"""The operator's card for a call: built from the call's one record (inbound/call_log.py)
+and the customer's profile when the desk asks for it, and pushed live to the operator or
+queue the IVR routed the call to. The IVR's answer stays lean; the card is the long read.
 
-The card and the route are kept beside the call record, in the store's call table, under
-`<call_id>#card` and `<call_id>#route` ("#" never occurs in a call id): they share the
-call's week-long lifetime and its erasure with the customer, in both stores.
-
-The route may come with the inbound request (`context.operator_id` / `context.queue`) or
-later from the IVR's transfer (`route()`). Either order works: whoever writes second
-finds the other's record and publishes.
+The route may come with the inbound request (`context.operator_id` / `context.queue`,
+kept in the call record) or later from the IVR's transfer (`route()`), kept beside the
+call record under `<call_id>#route` ("#" never occurs in a call id): it shares the call's
+week-long lifetime and its erasure with the customer, in both stores. Either order
+works: whoever writes second finds the other's record and publishes.
 """
 
 from __future__ import annotations
@@ -18,13 +17,9 @@ import orjson
 
 from connectors.store import Store
 from core.events import Catalogue
-from inbound.answer import answer
-from inbound.decision import Facts
+from inbound.call_log import ROUTE
 from inbound.live import Hub
 from predictors import attributes, profile_codec
-from predictors.arbitration import Decision
-
-CARD, ROUTE = "#card", "#route"
 
 
 def topics(operator_id: str | None, queues: tuple[str, ...] | list[str] = ()) -> list[str]:
@@ -52,18 +47,19 @@ def _consents(record: dict[str, Any]) -> dict[str, bool]:
     return {channel: granted for channel, (_, granted) in sorted(latest.items())}
 
 
-async def build(
-    store: Store, catalogue: Catalogue, found: Facts, decision: Decision
-) -> dict[str, Any]:
-    """The inbound answer, plus what only the operator needs: every incident, consents
-    per channel and stops, recent contacts and messages."""
-    card = answer(found, decision)
-    record = found.record or {}
+async def build(store: Store, catalogue: Catalogue, call: dict[str, Any]) -> dict[str, Any]:
+    """The call's answer, plus what only the operator needs: every incident, consents per
+    channel and stops, recent contacts and messages. Built when the desk asks (or the
+    card is pushed to it), from the call record and the customer's profile as it is now."""
+    card: dict[str, Any] = dict(call["answer"])
+    record: dict[str, Any] = {}
     history: dict[str, Any] = {"last_contact": None, "contacts_30d": 0, "engagement": None}
     stopped: list[str] = []
-    if found.customer_id is not None:
-        _, blob = await store.get_profile(found.customer_id)
-        derived = attributes.derive(profile_codec.decode_state(blob), catalogue, found.now)
+    customer_id = call["customer_id"]
+    if customer_id is not None:
+        raw, blob = await store.get_profile(customer_id)
+        record = orjson.loads(raw) if raw else {}
+        derived = attributes.derive(profile_codec.decode_state(blob), catalogue, call["ts"])
         history = {k: derived[k] for k in ("last_contact", "contacts_30d", "engagement")}
         windows = derived["windows"]
         history["messages_30d"] = {
@@ -71,71 +67,70 @@ async def build(
             for kind in ("message_delivered", "message_replied", "email_opened")
             if kind in windows
         }
-        stopped = sorted(await store.stops(found.customer_id))
+        stopped = sorted(await store.stops(customer_id))
+    consent = bool(card["customer"] and card["customer"]["marketing_consent"])
     card.update(
-        ts=found.now,
-        channel=found.channel,
-        utterance=found.utterance,
-        incidents=[
-            {"id": i.id, "title": i.title, "eta": i.eta.isoformat() if i.eta else None}
-            for i in found.incidents
-        ],
+        ts=call["ts"],
+        channel=call["channel"],
+        utterance=call["utterance"],
+        incidents=call["incidents"],
         # What the operator says: the script, then the best offer when one may be made.
         next_steps=[s for s in (card["operator"]["script"], card["operator"]["offer"]) if s],
         consent={
-            "marketing": card["customer"]["marketing_consent"],
+            "marketing": consent,
             "marketing_by_channel": _consents(record),
             "stopped": stopped,
             # An offer may be made only with consent and while no outage touches them,
             # the same rule the arbitration applied to the ranked offers.
-            "offer_allowed": card["customer"]["marketing_consent"] and not found.incidents,
+            "offer_allowed": consent and not call["incidents"],
         },
         history=history,
-        route=None,
+        route=call["route"],
     )
     return card
 
 
-async def keep(
-    store: Store,
-    hub: Hub,
-    catalogue: Catalogue,
-    found: Facts,
-    decision: Decision,
-    context: dict[str, str],
-) -> None:
-    """After the decision: store the card, and publish it if the call is routed."""
-    card = await build(store, catalogue, found, decision)
-    await store.put_call(found.call_id + CARD, found.customer_id, orjson.dumps(card))
-    given = {k: context[k] for k in ("operator_id", "queue") if context.get(k)}
-    if given:
-        await store.put_call(found.call_id + ROUTE, found.customer_id, orjson.dumps(given))
-        route: dict[str, Any] | None = given
-    else:
-        raw = await store.get_call(found.call_id + ROUTE)
-        route = orjson.loads(raw) if raw else None
-    if route is not None:
-        await _publish(hub, {**card, "route": route})
+async def _routed(
+    store: Store, call_id: str
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The call record and its route: the IVR's transfer, else the route the inbound
+    request named; one read."""
+    raw_call, raw_route = await store.get_calls([call_id, call_id + ROUTE])
+    call = orjson.loads(raw_call) if raw_call else None
+    if raw_route is not None:
+        return call, orjson.loads(raw_route)
+    return call, call["route"] if call else None
 
 
 async def route(
-    store: Store, hub: Hub, call_id: str, operator_id: str | None, queue: str | None
+    store: Store,
+    hub: Hub,
+    catalogue: Catalogue,
+    call_id: str,
+    operator_id: str | None,
+    queue: str | None,
 ) -> bool:
-    """The IVR transferred the call: remember where, and publish the card if it is built;
-    True when published. A route that comes before the decision is kept: the decision
-    publishes when it lands (`keep`)."""
-    raw_call = await store.get_call(call_id)
-    customer_id = orjson.loads(raw_call)["customer_id"] if raw_call else None
+    """The IVR transferred the call: remember where, and publish the card if the call is
+    recorded; True when published. A route that comes before the call's record is kept:
+    the record's writer publishes it when it lands (inbound/call_log.py)."""
     given = {k: v for k, v in (("operator_id", operator_id), ("queue", queue)) if v}
-    await store.put_call(call_id + ROUTE, customer_id, orjson.dumps(given))
-    raw_card = await store.get_call(call_id + CARD)
-    if raw_card is None:
-        return False
-    await _publish(hub, {**orjson.loads(raw_card), "route": given})
+    raw_call = await store.get_call(call_id)
+    call = orjson.loads(raw_call) if raw_call else None
+    await store.put_call(
+        call_id + ROUTE, call["customer_id"] if call else None, orjson.dumps(given)
+    )
+    if call is None:
+        raw_call = await store.get_call(call_id)  # written meanwhile: its writer missed us
+        if raw_call is None:
+            return False
+        call = orjson.loads(raw_call)
+    await publish(store, hub, catalogue, {**call, "route": given})
     return True
 
 
-async def _publish(hub: Hub, card: dict[str, Any]) -> None:
+async def publish(store: Store, hub: Hub, catalogue: Catalogue, call: dict[str, Any]) -> None:
+    """Push a routed call's card to its operator, or else to its queue."""
+    card = await build(store, catalogue, call)
     route = card["route"]
     payload = orjson.dumps(card)
     # A call routed to a named operator goes to them alone, not to their whole queue.
@@ -148,17 +143,14 @@ async def _publish(hub: Hub, card: dict[str, Any]) -> None:
 
 
 async def get(
-    store: Store, call_id: str, operator_id: str | None, queues: tuple[str, ...]
+    store: Store,
+    catalogue: Catalogue,
+    call_id: str,
+    operator_id: str | None,
+    queues: tuple[str, ...],
 ) -> dict[str, Any] | None:
     """The card, if this operator may see it: routed to them or to one of their queues."""
-    raw_route = await store.get_call(call_id + ROUTE)
-    if raw_route is None:
+    call, routed = await _routed(store, call_id)
+    if call is None or routed is None or not visible(routed, operator_id, queues):
         return None
-    route = orjson.loads(raw_route)
-    if not visible(route, operator_id, queues):
-        return None
-    raw_card = await store.get_call(call_id + CARD)
-    if raw_card is None:
-        return None
-    card: dict[str, Any] = {**orjson.loads(raw_card), "route": route}
-    return card
+    return await build(store, catalogue, {**call, "route": routed})

@@ -1,18 +1,16 @@
 """The inbound decision: who is calling, why, how likely to leave, and what to do.
 
 One store round trip (record and profile together), a precomputed feature vector, two
-small models, the open incidents from memory, and arbitration. It runs under a deadline:
-past it, or on any failure, the caller gets the safe default marked `degraded`.
+small models, the open incidents from memory, and arbitration. inbound/calls.py runs it
+under the deadline: past it, or on any failure, the caller gets the safe default.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -21,7 +19,7 @@ import orjson
 from prometheus_client import Counter
 
 from connectors.store import CustomerStore
-from core.errors import ForecallError, InvalidInput
+from core.errors import InvalidInput
 from core.identity import IdentityKind, normalize
 from core.incidents import Incident
 from predictors import features, profile_codec
@@ -32,8 +30,6 @@ from predictors.reason import ReasonPrediction
 from predictors.registry import ModelRegistry
 from proactive.incident_cache import OpenIncidents
 
-log = logging.getLogger("forecall.inbound")
-T = TypeVar("T")
 DEGRADED_TOTAL = Counter(
     "forecall_inbound_degraded_total",
     "Inbound contacts answered with the safe default, by why.",
@@ -69,11 +65,20 @@ async def identify(
         if kind
         else (IdentityKind.phone if channel == "ivr" else IdentityKind.chat)
     )
-    try:
-        value = normalize(identity, caller, region, "caller")
-    except InvalidInput:
+    value = _normalized(identity, caller, region)
+    if value is None:
         return None  # a withheld or malformed number is an anonymous caller, not an error
     return await store.find_customer(identity.value, value)
+
+
+@lru_cache(maxsize=65536)
+def _normalized(identity: IdentityKind, caller: str, region: str) -> str | None:
+    # Parsing and validating a phone number is a tenth of a decision's CPU, and the same
+    # numbers call again and again; a pure function, so remembering it is safe.
+    try:
+        return normalize(identity, caller, region, "caller")
+    except InvalidInput:
+        return None
 
 
 async def facts(
@@ -158,24 +163,6 @@ def marketing_consent(record: dict[str, Any]) -> bool:
     return any(granted for _, granted in latest.values())
 
 
-async def decide(
-    work: Callable[[], Awaitable[T]], budget: float, call_id: str, fallback: Callable[[str], T]
-) -> T:
-    """Run the decision under its deadline; past it or on any failure, `fallback(why)`."""
-    try:
-        return await asyncio.wait_for(work(), budget)
-    except TimeoutError:
-        reason = "deadline"
-    except ForecallError as exc:
-        reason = exc.code
-    except Exception:
-        log.exception("inbound decision failed", extra={"call_id": call_id})
-        reason = "internal_error"
-    DEGRADED_TOTAL.labels(reason).inc()
-    log.warning("inbound degraded", extra={"call_id": call_id, "why": reason})
-    return fallback(reason)
-
-
 def context(found: Facts) -> Context:
     """The facts as the action catalogue's expressions see them."""
     record = found.record or {}
@@ -211,21 +198,4 @@ def context(found: Facts) -> Context:
         customer_name=name[0] if name and record.get("segment") != "b2b" else "",
         order_id=str(found.extra.get("order_id", "")),
         cart_value=float(found.extra.get("cart_value", 0.0)),
-    )
-
-
-def call_record(found: Facts, action_id: str) -> bytes:
-    """What the desk card and the outcome need later: kept a week (store.put_call)."""
-    return orjson.dumps(
-        {
-            "call_id": found.call_id,
-            "customer_id": found.customer_id,
-            "channel": found.channel,
-            "ts": found.now,
-            "utterance": found.utterance,
-            "features": found.row.reshape(-1).tolist(),
-            "reasons": found.reasons.top,
-            "churn": found.churn.score,
-            "action": action_id,
-        }
     )

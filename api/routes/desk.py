@@ -98,9 +98,11 @@ async def events(session: DeskSession, live: LiveDep) -> StreamingResponse:
 
 
 @router.get("/desk/api/cards/{call_id}", response_class=OrjsonResponse)
-async def card(call_id: CallId, session: DeskSession, store: StoreDep) -> OrjsonResponse:
+async def card(
+    call_id: CallId, session: DeskSession, store: StoreDep, catalogue: EventCatalogueDep
+) -> OrjsonResponse:
     """The card of a call routed to this operator or one of their queues."""
-    found = await cards.get(store, call_id, session.operator_id, session.queues)
+    found = await cards.get(store, catalogue, call_id, session.operator_id, session.queues)
     if found is None:
         # The same answer whether the call is unknown or someone else's: no hint either way.
         raise NotFound(f"no call {call_id!r} routed to you")
@@ -119,7 +121,7 @@ async def outcome(
 ) -> OrjsonResponse:
     """The operator's word on the call: its actual reason, resolved, the offer's fate."""
     require_csrf_header(request)
-    if await cards.get(store, call_id, session.operator_id, session.queues) is None:
+    if await cards.get(store, catalogue, call_id, session.operator_id, session.queues) is None:
         raise NotFound(f"no call {call_id!r} routed to you")
     result = await record_outcome(store, catalogue, clock.now(), call_id, **body.kwargs())
     return json_response(result)
@@ -134,12 +136,17 @@ class RouteIn(BaseModel):
 
 @router.post("/v1/calls/{call_id}/route", response_class=OrjsonResponse, tags=["inbound"])
 async def route(
-    call_id: CallId, body: RouteIn, store: StoreDep, live: LiveDep, _: IvrKey
+    call_id: CallId,
+    body: RouteIn,
+    store: StoreDep,
+    live: LiveDep,
+    catalogue: EventCatalogueDep,
+    _: IvrKey,
 ) -> OrjsonResponse:
     """The IVR transferred the call to an operator or a queue: their desk shows the card."""
     if not body.operator_id and not body.queue:
         raise InvalidInput("operator_id", "give operator_id or queue")
-    published = await cards.route(store, live, call_id, body.operator_id, body.queue)
+    published = await cards.route(store, live, catalogue, call_id, body.operator_id, body.queue)
     # 202: kept, and the card follows as soon as the decision for this call lands.
     return json_response(
         {

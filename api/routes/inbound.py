@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from api.deps import AdminKey, CallsDep, ClockDep, DeskKey, EventCatalogueDep, IvrKey, StoreDep
+from api.deps import (
+    AdminKey,
+    Arrived,
+    CallsDep,
+    ClockDep,
+    DeskKey,
+    EventCatalogueDep,
+    IvrKey,
+    StoreDep,
+)
 from api.responses import OrjsonResponse, json_response
 from api.schemas import InboundIn, OutcomeIn
 from inbound.outcomes import examples_csv, record_outcome
@@ -17,9 +26,12 @@ router = APIRouter(prefix="/v1/inbound", tags=["inbound"])
 
 
 @router.post("", response_class=OrjsonResponse)
-async def decide_json(body: InboundIn, calls: CallsDep, _: IvrKey) -> OrjsonResponse:
-    """Identify, predict and decide for one inbound call or chat (JSON)."""
-    answer, _decision = await calls.answer(body.contact())
+async def decide_json(
+    body: InboundIn, calls: CallsDep, arrived: Arrived, _: IvrKey, explain: bool = False
+) -> OrjsonResponse:
+    """Identify, predict and decide for one inbound call or chat (JSON). `explain=true`
+    adds every action ranked, and why (the desk's card always has them)."""
+    answer, _decision = await calls.answer(body.contact(), arrived, explain=explain)
     return json_response(answer)
 
 

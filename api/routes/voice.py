@@ -17,7 +17,7 @@ from typing import Literal
 from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
 
-from api.deps import CallsDep, IvrKey, SettingsDep
+from api.deps import Arrived, CallsDep, IvrKey, SettingsDep
 from api.formats import twiml, vxml
 from api.schemas import InboundIn
 from core.errors import InvalidInput, Unauthorized
@@ -33,7 +33,7 @@ _ALIASES = {"ani": "caller", "dnis": "dialed", "session_id": "call_id", "node": 
 @router.get("/vxml", response_class=Response)
 @router.post("/vxml", response_class=Response)
 async def decide_vxml(
-    request: Request, calls: CallsDep, settings: SettingsDep, _: IvrKey
+    request: Request, calls: CallsDep, settings: SettingsDep, arrived: Arrived, _: IvrKey
 ) -> Response:
     """The decision as a VoiceXML 2.1 document; the fields of `POST /v1/inbound` as query
     or form parameters (`ani`, `dnis`, `session_id` are read too), plus `end=return`
@@ -55,14 +55,16 @@ async def decide_vxml(
             context[name] = value
     values["context"] = context
     body = _inbound(values)
-    _answer, decision = await calls.answer(body.contact())
+    _answer, decision = await calls.answer(body.contact(), arrived)
     end_kind: Literal["exit", "return"] = "return" if end == "return" else "exit"
     document = vxml.render(decision, transfer=settings.ivr.transfer, end=end_kind)
     return Response(document, media_type=VXML_MEDIA, headers={"Cache-Control": "no-store"})
 
 
 @router.post("/twilio", response_class=Response)
-async def decide_twilio(request: Request, calls: CallsDep, settings: SettingsDep) -> Response:
+async def decide_twilio(
+    request: Request, calls: CallsDep, settings: SettingsDep, arrived: Arrived
+) -> Response:
     """Twilio's voice webhook in, TwiML out. A question (`Вы звоните по поводу...?`)
     is asked inside <Gather>, whose answer comes back here with the same CallSid."""
     token = settings.twilio_auth_token
@@ -75,7 +77,7 @@ async def decide_twilio(request: Request, calls: CallsDep, settings: SettingsDep
         raise Unauthorized("X-Twilio-Signature does not sign this request")
     call = twiml.parse_webhook(pairs)
     body = _inbound({**call.inbound_fields(), "dialed": call.called})
-    _answer, decision = await calls.answer(body.contact())
+    _answer, decision = await calls.answer(body.contact(), arrived)
     ivr = settings.ivr
     document = twiml.render(
         decision,

@@ -157,6 +157,14 @@ class CallStore(Protocol):
 
     async def get_call(self, call_id: str) -> bytes | None: ...
 
+    async def put_calls(self, calls: Sequence[tuple[str, str | None, bytes]]) -> None:
+        """`put_call` for many (call id, customer id, record) at once: one round trip."""
+        ...
+
+    async def get_calls(self, call_ids: Sequence[str]) -> list[bytes | None]:
+        """`get_call` for many at once, in their order: one round trip."""
+        ...
+
     async def put_example(self, customer_id: str, call_id: str, record: bytes) -> None:
         """A labelled example for retraining; one per call, the latest outcome wins."""
         ...

@@ -3,6 +3,8 @@ customer so that erasure finds it; examples in one HASH per customer."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
@@ -16,12 +18,18 @@ class RedisCalls:
         self._r = client
 
     async def put_call(self, call_id: str, customer_id: str | None, record: bytes) -> None:
+        await self.put_calls([(call_id, customer_id, record)])
+
+    async def put_calls(self, calls: Sequence[tuple[str, str | None, bytes]]) -> None:
+        if not calls:
+            return
         try:
             async with self._r.pipeline(transaction=False) as pipe:
-                pipe.set(keys.call(call_id), record, ex=keys.CALL_TTL)
-                if customer_id is not None:
-                    pipe.sadd(keys.customer_calls(customer_id), call_id)
-                    pipe.expire(keys.customer_calls(customer_id), keys.CALL_TTL)
+                for call_id, customer_id, record in calls:
+                    pipe.set(keys.call(call_id), record, ex=keys.CALL_TTL)
+                    if customer_id is not None:
+                        pipe.sadd(keys.customer_calls(customer_id), call_id)
+                        pipe.expire(keys.customer_calls(customer_id), keys.CALL_TTL)
                 await pipe.execute()
         except RedisError as exc:
             raise StoreUnavailable(f"Redis write failed: {exc}") from exc
@@ -29,6 +37,15 @@ class RedisCalls:
     async def get_call(self, call_id: str) -> bytes | None:
         try:
             return as_bytes(await self._r.get(keys.call(call_id)))
+        except RedisError as exc:
+            raise StoreUnavailable(f"Redis read failed: {exc}") from exc
+
+    async def get_calls(self, call_ids: Sequence[str]) -> list[bytes | None]:
+        if not call_ids:
+            return []
+        try:
+            # On Redis Cluster this MGET would run per hash slot; call keys carry no tag.
+            return [as_bytes(r) for r in await self._r.mget([keys.call(c) for c in call_ids])]
         except RedisError as exc:
             raise StoreUnavailable(f"Redis read failed: {exc}") from exc
 

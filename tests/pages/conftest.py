@@ -95,7 +95,10 @@ def serve(store_url: str, clock: FixedClock) -> Iterator[Callable[..., Served]]:
     from api.app import create_app
 
     def build(**overrides: Any) -> Served:
-        return Served(create_app(make_settings(store_url, **overrides), clock=clock))
+        # The server shares this process (and the GIL) with the browser's driver: a
+        # generous budget, so that a loaded machine does not answer the safe default.
+        settings = make_settings(store_url, **{"inbound_budget_ms": 1000, **overrides})
+        return Served(create_app(settings, clock=clock))
 
     yield build
 

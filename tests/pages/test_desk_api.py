@@ -3,7 +3,6 @@ the CSRF header, scopes, the console's window onto the API, model cards."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -36,9 +35,7 @@ async def settled(client: httpx.AsyncClient) -> None:
     """Wait for the work the app does after answering (the call record, the card)."""
     transport = client._transport
     assert isinstance(transport, httpx.ASGITransport)
-    state = transport.app.state.forecall  # type: ignore[attr-defined]
-    while state.calls.tasks:
-        await asyncio.gather(*state.calls.tasks)
+    await transport.app.state.forecall.calls.settle()  # type: ignore[attr-defined]
 
 
 async def inbound(client: httpx.AsyncClient, call_id: str, **context: str) -> None:
@@ -74,6 +71,7 @@ async def test_route_names_the_bad_field_and_a_route_before_the_decision_waits_f
         assert card["route"] == {"queue": "billing"} and card["customer"]["id"] == "c1"
         assert card["consent"]["marketing_by_channel"] == {"sms": True}
         assert card["history"]["contacts_30d"] == 0 and card["next_steps"]
+        assert {r["id"] for r in card["ranked"]} >= {"route_general"}
         again = await app.post("/v1/calls/call-1/route", json={"operator_id": "op-z"})
         assert again.status_code == 200 and again.json()["published"] is True
         # Now routed to one operator by name: the queue no longer sees it.
