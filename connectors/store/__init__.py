@@ -9,6 +9,7 @@ from connectors.store.base import (
     DocumentStore,
     IncidentStore,
     KeyStore,
+    LimitStore,
     ProfileUpdate,
     Store,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "DocumentStore",
     "IncidentStore",
     "KeyStore",
+    "LimitStore",
     "ProfileUpdate",
     "Store",
     "open_store",

@@ -313,6 +313,10 @@ class RedisClusterStore(RedisStore):
         for _ in range(MAX_RACES):
             raw = as_bytes(await self._r.get(name))
             scrubbed = without_customer(raw, customer_id) if raw else None
-            if raw is None or scrubbed is None or await self._swap(keys=[name], args=[raw, scrubbed]):
+            if (
+                raw is None
+                or scrubbed is None
+                or await self._swap(keys=[name], args=[raw, scrubbed])
+            ):
                 return
         raise StoreUnavailable("erase kept racing with incident updates; try again")
