@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import redis
-from redis.cluster import RedisCluster
+from redis.cluster import ClusterNode, RedisCluster
 
 from connectors.store.redis_client import cluster_seeds
 
@@ -33,8 +33,8 @@ def cluster_url_or_fail() -> str:
 
 
 def admin(url: str) -> RedisCluster:
-    host, port = cluster_seeds(url)[0]
-    return RedisCluster(host=host, port=port, socket_connect_timeout=2)
+    nodes = [ClusterNode(h, p) for h, p in cluster_seeds(url)]  # type: ignore[no-untyped-call]
+    return RedisCluster(startup_nodes=nodes, socket_connect_timeout=2)
 
 
 def masters(url: str) -> Iterator[Any]:
