@@ -128,7 +128,10 @@ class Settings(BaseSettings):
         env_prefix="FORECALL_", env_nested_delimiter="__", extra="forbid"
     )
 
-    store: str = Field("sqlite:///./forecall.db", description="sqlite:///path or redis://host")
+    store: str = Field(
+        "sqlite:///./forecall.db",
+        description="sqlite:///path, redis://host or redis+cluster://host:port,...",
+    )
     admin_key: SecretStr | None = Field(
         None, description="Bootstrap key with every scope; kept only as a hash in memory"
     )
@@ -159,8 +162,11 @@ class Settings(BaseSettings):
     @field_validator("store")
     @classmethod
     def _known_scheme(cls, value: str) -> str:
-        if not value.startswith(("sqlite://", "redis://", "rediss://", "unix://")):
-            raise ValueError("must start with sqlite://, redis://, rediss:// or unix://")
+        schemes = ("sqlite://", "redis://", "rediss://", "unix://", "redis+cluster://")
+        if not value.startswith(schemes):
+            raise ValueError(
+                "must start with sqlite://, redis://, rediss://, unix:// or redis+cluster://"
+            )
         return value
 
     @field_validator("event_types")

@@ -24,6 +24,7 @@ from typing import Protocol
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from connectors.store.redis_client import cluster_seeds
 from core.errors import StoreUnavailable
 
 log = logging.getLogger("forecall.live")
@@ -177,6 +178,11 @@ class RedisHub:
 
 
 def open_hub(store_url: str) -> Hub:
+    if store_url.startswith("redis+cluster://"):
+        # Redis Cluster carries PUBLISH to every node, so one node (the first seed) is
+        # enough to hear every replica's cards.
+        host, port = cluster_seeds(store_url)[0]
+        return RedisHub(f"redis://{host}:{port}/0")
     if store_url.startswith(("redis://", "rediss://", "unix://")):
         return RedisHub(store_url)
     return LocalHub()

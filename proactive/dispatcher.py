@@ -31,9 +31,9 @@ from connectors.outbox import Outbox
 from core.clock import Clock
 from core.errors import ProviderError
 from core.messages import Message, Status
-from proactive.breaker import CircuitBreaker
+from proactive.breaker import Breaker, CircuitBreaker
 from proactive.metrics import DISPATCH_SECONDS, MESSAGES_TOTAL, PURGED_TOTAL
-from proactive.ratelimit import TokenBucket
+from proactive.ratelimit import RateLimit
 
 log = logging.getLogger("forecall.dispatcher")
 PURGE_CHUNK = 1000
@@ -86,7 +86,8 @@ class Dispatcher:
         clock: Clock,
         *,
         worker_id: str,
-        limits: Mapping[str, TokenBucket] | None = None,
+        limits: Mapping[str, RateLimit] | None = None,
+        breakers: Mapping[str, Breaker] | None = None,
         gate: SendGate = open_gate,
         settings: DispatchSettings | None = None,
         on_sent: Callable[[Message, float], Awaitable[None]] | None = None,
@@ -99,7 +100,9 @@ class Dispatcher:
         self.gate = gate
         self.on_sent = on_sent  # e.g. a note in the CRM (proactive.crm_notes)
         self.settings = settings or DispatchSettings()
-        self.breakers = {name: CircuitBreaker(clock.now) for name in channels}
+        # Kept in the process unless shared ones are given (proactive.runtime).
+        self.breakers: dict[str, Breaker] = {name: CircuitBreaker(clock.now) for name in channels}
+        self.breakers.update(breakers or {})
         self._slots = asyncio.Semaphore(self.settings.concurrency)
         self._next_purge = 0.0
 
@@ -233,9 +236,10 @@ class Dispatcher:
             await self._fall_back(message, f"channel {route.channel} is not configured")
             return
         breaker = self.breakers[route.channel]
-        if not breaker.allows():
+        reopens = await breaker.admit()
+        if reopens is not None:
             message.error = f"deferred: {route.channel} circuit open"
-            await self.outbox.retry(message, breaker.retry_at(), self.clock.now())
+            await self.outbox.retry(message, reopens, self.clock.now())
             return
         limit = self.limits.get(route.channel)
         if limit is not None:
@@ -248,7 +252,7 @@ class Dispatcher:
             except ProviderError as exc:
                 await self._failed(message, breaker, exc)
                 return
-        breaker.success()
+        await breaker.succeeded()
         await self._sent(message, result)
 
     async def handle_batch(self, name: str, messages: Sequence[Message]) -> None:
@@ -266,10 +270,11 @@ class Dispatcher:
         assert isinstance(channel, BatchChannel)
         breaker = self.breakers[name]
         now = self.clock.now()
-        if not breaker.allows():
+        reopens = await breaker.admit()
+        if reopens is not None:
             for m in ready:
                 m.error = f"deferred: {name} circuit open"
-            await asyncio.gather(*(self.outbox.retry(m, breaker.retry_at(), now) for m in ready))
+            await asyncio.gather(*(self.outbox.retry(m, reopens, now) for m in ready))
             return
         limit = self.limits.get(name)
         if limit is not None:
@@ -282,10 +287,10 @@ class Dispatcher:
                 results = await channel.send_many([_outbound(m) for m in ready])
             except ProviderError as exc:
                 # One refused request is one failure for the breaker, not one per message.
-                breaker.failure()
+                await breaker.failed()
                 await asyncio.gather(*(self._failed(m, breaker, exc, False) for m in ready))
                 return
-        breaker.success()
+        await breaker.succeeded()
         await asyncio.gather(
             *(
                 self._sent(m, r)
@@ -310,7 +315,7 @@ class Dispatcher:
     async def _failed(
         self,
         message: Message,
-        breaker: CircuitBreaker,
+        breaker: Breaker,
         exc: ProviderError,
         count_failure: bool = True,
     ) -> None:
@@ -321,7 +326,7 @@ class Dispatcher:
             await self._fall_back(message, exc.message)
             return
         if count_failure:
-            breaker.failure()
+            await breaker.failed()
         message.attempts += 1
         if message.attempts >= self.settings.max_attempts:
             if message.step + 1 < len(message.routes):

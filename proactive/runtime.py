@@ -15,18 +15,19 @@ import httpx
 from connectors.channels import open_channel
 from connectors.channels.base import Channel, StoreBound
 from connectors.outbox import Outbox
-from connectors.store import Store
+from connectors.store import LimitStore, Store
 from core.clock import Clock
 from core.errors import ProviderError, StoreUnavailable
 from core.events import Catalogue
 from core.settings import Settings
 from predictors.scenarios import BUILTIN as BUILTIN_SCENARIOS
 from predictors.scenarios import Scenarios, load_scenarios
+from proactive.breaker import Breaker, SharedBreaker
 from proactive.crm_notes import CrmNotes
 from proactive.dispatcher import Dispatcher, DispatchSettings
 from proactive.gate import StopListGate
 from proactive.policy_gate import ContactPolicy
-from proactive.ratelimit import TokenBucket
+from proactive.ratelimit import RateLimit, SharedTokenBucket, TokenBucket
 
 log = logging.getLogger("forecall.runtime")
 # Under amoCRM's refresh margin (an hour), so an idle access token is renewed before expiry.
@@ -84,11 +85,20 @@ def load_followups(settings: Settings) -> Scenarios:
 def make_dispatcher(
     settings: Settings, store: Store, outbox: Outbox, channels: dict[str, Channel], clock: Clock
 ) -> Dispatcher:
-    limits = {
-        name: TokenBucket(config.rate_per_second, config.burst)
-        for name, config in settings.channels.items()
-        if config.rate_per_second
-    }
+    limits: dict[str, RateLimit] = {}
+    breakers: dict[str, Breaker] = {}
+    # On Redis, every worker of the deployment shares each provider's rate limit and
+    # breaker; on SQLite (one process) they are the process's own.
+    shared = store if isinstance(store, LimitStore) else None
+    for name, config in settings.channels.items():
+        if shared is not None:
+            breakers[name] = SharedBreaker(shared, name, clock.now)
+        if config.rate_per_second:
+            limits[name] = (
+                SharedTokenBucket(shared, name, config.rate_per_second, config.burst)
+                if shared is not None
+                else TokenBucket(config.rate_per_second, config.burst)
+            )
     d = settings.dispatcher
     notes = crm_notes(settings, store, outbox)
     return Dispatcher(
@@ -97,6 +107,7 @@ def make_dispatcher(
         clock,
         worker_id=f"{socket.gethostname()}:{os.getpid()}",
         limits=limits,
+        breakers=breakers,
         gate=ContactPolicy(
             store,
             StopListGate(store, outbox),

@@ -39,14 +39,30 @@ def redis_url() -> str:
 
 
 @pytest.fixture
+def cluster_url() -> str:
+    """The test Redis Cluster, emptied; fails (never skips) when there is none."""
+    from tests.cluster import cluster_url_or_fail, flush
+
+    url = cluster_url_or_fail()
+    flush(url)
+    return url
+
+
+@pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path}/forecall.db"
 
 
 @pytest.fixture(params=["sqlite", "redis"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "redis":
-        return str(request.getfixturevalue("redis_url"))
+    return any_store_url(request, tmp_path)
+
+
+def any_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The store named by the test's parameter: sqlite, redis or cluster. Test files
+    whose contract must hold on a Redis Cluster too parametrize over all three."""
+    if request.param in ("redis", "cluster"):
+        return str(request.getfixturevalue(f"{request.param}_url"))
     return f"sqlite:///{tmp_path}/forecall.db"
 
 

@@ -1,4 +1,4 @@
-"""Outboxes, chosen by the store URL: the same SQLite file or the same Redis server."""
+"""Outboxes, chosen by the store URL: the same SQLite file, Redis server or Redis Cluster."""
 
 from __future__ import annotations
 
@@ -33,6 +33,10 @@ def open_outbox(store_url: str) -> Outbox:
         from connectors.outbox.sqlite import SQLiteOutbox
 
         return SQLiteOutbox.from_url(store_url)
+    if store_url.startswith("redis+cluster://"):
+        from connectors.outbox.redis_cluster import RedisClusterOutbox
+
+        return RedisClusterOutbox.from_url(store_url)
     if store_url.startswith(("redis://", "rediss://", "unix://")):
         from connectors.outbox.redis import RedisOutbox
 

@@ -1,4 +1,5 @@
-"""Stores, chosen by URL: `sqlite:///path` (embedded default) or `redis://host:port/db`."""
+"""Stores, chosen by URL: `sqlite:///path` (embedded default), `redis://host:port/db` or
+`redis+cluster://host:port[,host:port...]/` (a Redis Cluster, by any of its nodes)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from connectors.store.base import (
     DocumentStore,
     IncidentStore,
     KeyStore,
+    LimitStore,
     ProfileUpdate,
     Store,
 )
@@ -18,6 +20,10 @@ def open_store(url: str) -> Store:
         from connectors.store.sqlite import SQLiteStore
 
         return SQLiteStore.from_url(url)
+    if url.startswith("redis+cluster://"):
+        from connectors.store.redis_cluster import RedisClusterStore
+
+        return RedisClusterStore.from_url(url)
     if url.startswith(("redis://", "rediss://", "unix://")):
         from connectors.store.redis import RedisStore
 
@@ -31,6 +37,7 @@ __all__ = [
     "DocumentStore",
     "IncidentStore",
     "KeyStore",
+    "LimitStore",
     "ProfileUpdate",
     "Store",
     "open_store",

@@ -11,7 +11,7 @@ the hot path decodes only what it uses, and the store never interprets them.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from core.apikeys import ApiKey
 
@@ -185,4 +185,28 @@ class Store(CustomerStore, IncidentStore, DocumentStore, KeyStore, CallStore, Pr
 
     async def erase_customer(self, customer_id: str) -> bool:
         """Remove every trace of the customer; False if there was nothing."""
+        ...
+
+
+@runtime_checkable
+class LimitStore(Protocol):
+    """Limits shared by every dispatcher worker of a deployment (Redis only: an embedded
+    SQLite store has one process, whose own limits are the shared ones)."""
+
+    async def reserve_tokens(self, name: str, rate: float, burst: float, tokens: int) -> float:
+        """Take `tokens` from the named token bucket; the seconds to wait before using
+        them. Reservations queue: the caller must wait, not ask again."""
+        ...
+
+    async def breaker_state(self, name: str) -> tuple[int, float | None]:
+        """The named breaker's failures in a row and when it last opened (None: never)."""
+        ...
+
+    async def breaker_failed(self, name: str, now: float, threshold: int, cooldown: float) -> None:
+        """One more failure: open the breaker at `now` if that makes `threshold` in a row
+        or if it was half-open (opened at least `cooldown` ago)."""
+        ...
+
+    async def breaker_closed(self, name: str) -> None:
+        """A success: the breaker closes and forgets its failures."""
         ...

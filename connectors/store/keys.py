@@ -201,3 +201,19 @@ def outbox_provider_ids(channel: str) -> str:
 def outbox_customer(customer_id: str) -> str:
     """SET, no TTL: ids of the customer's outbox messages, so erasure finds them."""
     return f"{OUTBOX_TAG}:c:{customer_id}"
+
+
+# Limits shared by every dispatcher worker (connectors.store.redis_limits). Each has a
+# hash tag of its own, so that on a cluster the channels' limits spread over masters.
+
+
+def rate_limit(name: str) -> str:
+    """STRING, TTL until idle: the channel's token bucket as its theoretical arrival time
+    (GCRA): when the bucket would next be full, in Redis's clock."""
+    return f"{PREFIX}{{rl:{name}}}"
+
+
+def breaker(name: str) -> str:
+    """HASH, no TTL: the channel's circuit breaker: `f` failures in a row, `o` when it
+    opened (the dispatchers' clock); absent while closed and clean."""
+    return f"{PREFIX}{{br:{name}}}"

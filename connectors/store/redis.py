@@ -1,8 +1,9 @@
 """The production store: Redis, shared by many API replicas and workers.
 
 One module per concern (`redis_customers.py`, `redis_incidents.py`, `redis_documents.py`,
-`redis_keys.py`, `redis_calls.py`), put together on one client here. Erasure crosses
-them all in one WATCH/MULTI transaction, incident scopes that name the customer included.
+`redis_keys.py`, `redis_calls.py`, `redis_limits.py`), put together on one client here.
+Erasure crosses them all in one WATCH/MULTI transaction, incident scopes that name the
+customer included.
 """
 
 from __future__ import annotations
@@ -20,16 +21,20 @@ from connectors.store.redis_customers import MAX_RACES, RedisCustomers, stored_r
 from connectors.store.redis_documents import RedisDocuments
 from connectors.store.redis_incidents import RedisIncidents
 from connectors.store.redis_keys import RedisKeys
+from connectors.store.redis_limits import RedisLimits
 from core.errors import StoreUnavailable
 
 
-class RedisStore(RedisCustomers, RedisIncidents, RedisDocuments, RedisKeys, RedisCalls):
+class RedisStore(
+    RedisCustomers, RedisIncidents, RedisDocuments, RedisKeys, RedisCalls, RedisLimits
+):
     def __init__(self, client: aioredis.Redis) -> None:
         RedisCustomers.__init__(self, client)
         RedisIncidents.__init__(self, client)
         RedisDocuments.__init__(self, client)
         RedisKeys.__init__(self, client)
         RedisCalls.__init__(self, client)
+        RedisLimits.__init__(self, client)
 
     @classmethod
     def from_url(cls, url: str, *, socket_timeout: float = 2.0) -> RedisStore:

@@ -18,6 +18,7 @@ scripts rather than declared: they are all in that one slot.
 
 from __future__ import annotations
 
+import asyncio
 import zlib
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -206,15 +207,21 @@ class TermIndex:
             prefix = keys.index_bucket_prefix(term)
             lines += (f"{prefix}{b}\t" + ",".join(members) for b, members in groups.items())
         found: set[str] = set()
-        async with self._r.pipeline(transaction=False) as pipe:
-            # Scripts of bounded size, so that none holds the server for long.
-            for start in range(0, len(lines), FILTER_CHUNK):
-                await self._present(
-                    args=["\n".join(lines[start : start + FILTER_CHUNK])], client=pipe
+        # Scripts of bounded size, so that none holds the server for long; sent at once
+        # rather than pipelined, since a cluster client pipelines no scripts. The meta
+        # key is declared so that a cluster routes them to the index's slot.
+        replies = await asyncio.gather(
+            *(
+                self._present(
+                    keys=[keys.index_meta()],
+                    args=["\n".join(lines[start : start + FILTER_CHUNK])],
                 )
-            for reply in await pipe.execute():
-                if reply:
-                    found.update(_text(reply).split(","))
+                for start in range(0, len(lines), FILTER_CHUNK)
+            )
+        )
+        for reply in replies:
+            if reply:
+                found.update(_text(reply).split(","))
         return found
 
     async def query(self, dimensions: Sequence[Sequence[str]]) -> set[str]:

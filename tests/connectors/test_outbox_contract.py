@@ -16,7 +16,15 @@ from connectors.outbox import Outbox, open_outbox
 from connectors.store import keys
 from core.errors import StoreUnavailable
 from core.messages import Message, Route, Status
-from tests.conftest import NOW
+from tests.cluster import raw_clients
+from tests.conftest import NOW, any_store_url
+
+
+# Every test here runs on SQLite, one Redis and a Redis Cluster (.ci/redis-cluster).
+@pytest.fixture(params=["sqlite", "redis", "cluster"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return any_store_url(request, tmp_path)
+
 
 INCIDENT = "incident:I-42"
 CART = "scenario:abandoned_cart"
@@ -361,8 +369,7 @@ async def assert_no_trace(store_url: str, needles: list[str]) -> None:
             assert needle not in blob, (where, needle)
 
     if store_url.startswith("redis"):
-        client: Any = redis.Redis.from_url(store_url)  # bytes replies
-        try:
+        for client in raw_clients(store_url):
             for key in client.scan_iter(count=1000):
                 check(key, key)
                 kind = client.type(key)
@@ -382,8 +389,6 @@ async def assert_no_trace(store_url: str, needles: list[str]) -> None:
                         check((key, entry_id), b"".join(k + v for k, v in fields.items()))
                 else:
                     raise AssertionError(f"add a check for {kind!r} keys")
-        finally:
-            client.close()
         return
     path = Path(store_url.removeprefix("sqlite:///"))
     db = sqlite3.connect(path)

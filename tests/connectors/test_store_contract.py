@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from pathlib import Path
 
 import orjson
 import pytest
-import redis
 
 from connectors.store import Store, open_store
 from core.apikeys import new_key
 from core.errors import Conflict
+from tests.cluster import raw_clients
+from tests.conftest import any_store_url
+
+
+# Every test here runs on SQLite, one Redis and a Redis Cluster (.ci/redis-cluster).
+@pytest.fixture(params=["sqlite", "redis", "cluster"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return any_store_url(request, tmp_path)
+
 
 PHONE = ("phone", "+79161234567")
 EMAIL = ("email", "ivan@example.ru")
@@ -93,28 +101,28 @@ async def assert_no_trace(store_url: str, customer_id: str, values: list[str]) -
             assert value not in blob, where
 
     if store_url.startswith("redis"):
-        client: Any = redis.Redis.from_url(store_url)  # replies are bytes (no decoding)
-        for key in client.scan_iter(count=1000):
-            check(key, key)
-            kind = client.type(key)
-            if kind == b"hash":
-                for field, value in client.hgetall(key).items():
-                    check(key, field)
-                    check(key, value)
-            elif kind == b"string":
-                check(key, client.get(key) or b"")
-            elif kind == b"set":
-                for member in client.smembers(key):
-                    check(key, member)
-            elif kind == b"zset":
-                for member in client.zrange(key, 0, -1):
-                    check(key, member)
-            elif kind == b"stream":
-                for _, fields in client.xrange(key):
-                    for value in fields.values():
+        for client in raw_clients(store_url):
+            for key in client.scan_iter(count=1000):
+                check(key, key)
+                kind = client.type(key)
+                if kind == b"hash":
+                    for field, value in client.hgetall(key).items():
+                        check(key, field)
                         check(key, value)
-            else:
-                assert kind == b"none", f"add a check for {kind!r} keys"
+                elif kind == b"string":
+                    check(key, client.get(key) or b"")
+                elif kind == b"set":
+                    for member in client.smembers(key):
+                        check(key, member)
+                elif kind == b"zset":
+                    for member in client.zrange(key, 0, -1):
+                        check(key, member)
+                elif kind == b"stream":
+                    for _, fields in client.xrange(key):
+                        for value in fields.values():
+                            check(key, value)
+                else:
+                    assert kind == b"none", f"add a check for {kind!r} keys"
     else:
         import sqlite3
 

@@ -184,7 +184,7 @@ async def test_the_breaker_stops_hammering_a_failing_provider(
     d = dispatcher(outbox, {"hook": channel("hook", receiver.url, client)}, clock, concurrency=1)
     await drain(d)
     assert receiver.requests == 5  # then open: the other 15 wait without a request
-    assert d.breakers["hook"].state == "open"
+    assert await d.breakers["hook"].admit() is not None  # open
     waiting = await outbox.get("m19")
     assert waiting is not None and waiting.status is Status.pending
     assert waiting.error == "deferred: hook circuit open"
@@ -239,7 +239,7 @@ async def test_bulk_refusals_are_per_message_or_per_request(
     assert receiver.bodies["m1"]["channel"] == "sms"
     waiting = await outbox.get("m2")
     assert waiting is not None and waiting.status is Status.pending and waiting.attempts == 1
-    assert d.breakers["hook"].allows()  # one refused message is not a sick provider
+    assert await d.breakers["hook"].admit() is None  # one refused message is not a sick provider
 
     await outbox.enqueue([message(i) for i in range(10, 14)], NOW)
     receiver.fail_next(1, 503, retry_after=5)
