@@ -11,6 +11,8 @@ COPY api api
 COPY core core
 COPY connectors connectors
 COPY predictors predictors
+COPY profiles profiles
+COPY inbound inbound
 COPY proactive proactive
 COPY models models
 RUN pip install --no-compile . && rm -rf /root/.cache
