@@ -246,7 +246,7 @@ def test_russian_text_model_is_case_insensitive_and_matches_sklearn(tmp_path: Pa
         dtype=object,
     )
     session = ort.InferenceSession(result.onnx, providers=["CPUExecutionProvider"])
-    labels, proba = session.run(None, text_feed(probes))
+    labels, proba, _ = session.run(None, text_feed(probes))  # label, probabilities, scores
     assert list(labels[:4]) == ["card_lost", "card_lost", "balance", "close_account"]
     assert labels[6] == "card_lost"
     assert np.abs(proba - result.pipeline.predict_proba(probes)).max() < 1e-4
