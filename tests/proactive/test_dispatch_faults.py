@@ -4,37 +4,17 @@ not sent twice, a poison message ends in the dead letters, finished messages are
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import httpx
-import pytest
 
 from connectors.channels.base import CallbackEvent, Channel, OutboundMessage, SendResult
-from connectors.outbox import Outbox, open_outbox
+from connectors.outbox import Outbox
 from core.clock import FixedClock
 from core.messages import Message, Status
 from proactive.dispatcher import Block, Dispatcher, DispatchSettings, open_gate
 from tests.fakes.receiver import Receiver
 from tests.proactive.test_dispatcher import NOW, channel, drain, message
-
-
-@pytest.fixture
-async def outbox(store_url: str) -> AsyncIterator[Outbox]:
-    opened = open_outbox(store_url)
-    yield opened
-    await opened.close()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with Receiver() as r:
-        yield r
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as c:
-        yield c
 
 
 def worker(

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-
 import httpx
 import pytest
 
 from connectors.channels.webhook import WebhookChannel, WebhookConfig
-from connectors.outbox import Outbox, open_outbox
+from connectors.outbox import Outbox
 from connectors.store import Store
 from core.clock import FixedClock
 from core.messages import Message, Route, Status
@@ -18,25 +16,6 @@ from proactive.ratelimit import TokenBucket
 from tests.fakes.receiver import SECRET, Receiver
 
 NOW = 1_795_000_000.0
-
-
-@pytest.fixture
-async def outbox(store_url: str) -> AsyncIterator[Outbox]:
-    opened = open_outbox(store_url)
-    yield opened
-    await opened.close()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with Receiver() as r:
-        yield r
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as c:
-        yield c
 
 
 def channel(name: str, url: str, client: httpx.AsyncClient) -> WebhookChannel:

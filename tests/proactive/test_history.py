@@ -4,15 +4,12 @@ and the simulated answer moves the message on; erasing the customer empties the 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
-import pytest
 
 from connectors.channels import open_channel
 from connectors.channels.base import Channel, OutboundMessage, StoreBound
 from connectors.channels.sandbox import recent
-from connectors.outbox import Outbox, open_outbox
+from connectors.outbox import Outbox
 from connectors.store import Store
 from core.clock import FixedClock
 from core.customers import CustomerIn
@@ -24,13 +21,6 @@ from profiles import directory
 from tests.conftest import CUSTOMER, NOW
 
 DAY = 86400.0
-
-
-@pytest.fixture
-async def outbox(store_url: str) -> AsyncIterator[Outbox]:
-    opened = open_outbox(store_url)
-    yield opened
-    await opened.close()
 
 
 async def test_past_events_are_sent_at_their_time_into_the_sandbox_and_answered(

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from connectors.outbox import Outbox, open_outbox
+from connectors.outbox import Outbox
 from connectors.store import Store
 from core.clock import FixedClock
 from core.customers import CustomerIn
@@ -19,13 +18,6 @@ from proactive.incidents import Incidents, group
 from profiles import directory
 
 NOON = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)  # 15:00 in Moscow
-
-
-@pytest.fixture
-async def outbox(store_url: str) -> AsyncIterator[Outbox]:
-    opened = open_outbox(store_url)
-    yield opened
-    await opened.close()
 
 
 async def add(store: Store, cid: str, phone: str, **fields: Any) -> None:
