@@ -291,14 +291,13 @@ class Dispatcher:
                 await asyncio.gather(*(self._failed(m, breaker, exc, False) for m in ready))
                 return
         await breaker.succeeded()
-        await asyncio.gather(
-            *(
-                self._sent(m, r)
-                if isinstance(r, SendResult)
-                else self._failed(m, breaker, r, False)
-                for m, r in zip(ready, results, strict=True)
-            )
-        )
+        # One at a time: a chunk's hundred acknowledgements at once queue for the store's
+        # connections behind every other chunk's, and time out on a loaded machine.
+        for m, r in zip(ready, results, strict=True):
+            if isinstance(r, SendResult):
+                await self._sent(m, r)
+            else:
+                await self._failed(m, breaker, r, False)
 
     async def _sent(self, message: Message, result: SendResult) -> None:
         message.status = Status.sent
